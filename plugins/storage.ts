@@ -1,0 +1,23 @@
+import fp from 'fastify-plugin'
+import { createStore, type Store } from '../lib/store/index.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    sellifyStore: Store
+  }
+}
+
+/** Opens the configured store (SQLite by default, PostgreSQL with DATABASE_URL), migrates it, closes it last. */
+export default fp(async function storage (fastify) {
+  const { store: options } = fastify.sellifyConfig
+  const store = createStore(options)
+  try {
+    await store.migrate()
+  } catch (err) {
+    await store.close().catch(() => {})
+    throw err
+  }
+  fastify.decorate('sellifyStore', store)
+  // Registered before the plugins that use the store, so Fastify (reverse order) closes it after them.
+  fastify.addHook('onClose', async () => { await store.close() })
+}, { name: 'storage', dependencies: ['config'], fastify: '5.x' })

@@ -1,0 +1,17 @@
+import type { FastifyPluginAsync } from 'fastify'
+import health from './health/index.js'
+import quota from './quota/index.js'
+import accounts from './accounts/index.js'
+import keys from './keys/index.js'
+import metrics from './metrics/index.js'
+
+/** Every route of the service; paths are relative to wherever Sellify is mounted. */
+const routes: FastifyPluginAsync = async function routes (fastify) {
+  await fastify.register(health)
+  await fastify.register(quota, { prefix: '/api/v1/quota' })
+  await fastify.register(accounts, { prefix: '/api/v1/accounts' })
+  await fastify.register(keys, { prefix: '/api/v1/keys' })
+  await fastify.register(metrics)
+}
+
+export default routes

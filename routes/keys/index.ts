@@ -1,0 +1,34 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { AUTH_ERRORS, BODY_ERRORS, errorResponses } from '../common.js'
+import { CreatedKeySchema, KeyListSchema, KeyParamsSchema, NewKeyBodySchema } from './schema.js'
+
+const tags = ['keys']
+
+const keys: FastifyPluginAsyncTypebox = async function keyRoutes (fastify) {
+  const service = fastify.apiKeys
+  const config = { access: 'admin' as const }
+
+  fastify.post('/', {
+    config,
+    schema: { tags, summary: 'Create a key; its secret is in this answer only', body: NewKeyBodySchema, response: { 201: CreatedKeySchema, ...errorResponses(503, ...BODY_ERRORS, ...AUTH_ERRORS) } }
+  }, async (request, reply) => {
+    reply.code(201)
+    return await service.create(request.body)
+  })
+
+  fastify.get('/', {
+    config,
+    schema: { tags, summary: 'Every active key, without secrets', response: { 200: KeyListSchema, ...errorResponses(503, ...AUTH_ERRORS) } }
+  }, async () => ({ keys: await service.list() }))
+
+  fastify.delete('/:id', {
+    config,
+    schema: { tags, summary: 'Revoke a key (refused by every instance within 5 s)', params: KeyParamsSchema, response: { 204: Type.Null({ description: 'Revoked' }), ...errorResponses(404, 503, ...AUTH_ERRORS) } }
+  }, async (request, reply) => {
+    await service.revoke(request.params.id)
+    return reply.code(204).send(null)
+  })
+}
+
+export default keys

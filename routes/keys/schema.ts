@@ -1,0 +1,28 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { AccountIdSchema, IsoTimestampSchema, StringEnum } from '../common.js'
+
+export const NewKeyBodySchema = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 100, description: 'What the key is for' }),
+  role: StringEnum(['admin', 'agent'] as const),
+  account: Type.Optional(AccountIdSchema)
+}, { additionalProperties: false })
+export type NewKeyBody = Static<typeof NewKeyBodySchema>
+
+const KeyFields = {
+  id: Type.String(),
+  name: Type.String(),
+  role: StringEnum(['admin', 'agent'] as const),
+  account: Type.Union([AccountIdSchema, Type.Null()]),
+  created_at: IsoTimestampSchema
+}
+
+export const CreatedKeySchema = Type.Object({
+  ...KeyFields,
+  key: Type.String({ description: 'The secret: shown this once, never again' })
+})
+
+export const KeyListSchema = Type.Object({
+  keys: Type.Array(Type.Object({ ...KeyFields, last_used_at: Type.Union([IsoTimestampSchema, Type.Null()]) }))
+})
+
+export const KeyParamsSchema = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })

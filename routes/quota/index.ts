@@ -1,0 +1,96 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import { scopedAccount } from '../../plugins/auth.js'
+import { AUTH_ERRORS, BODY_ERRORS, errorResponses } from '../common.js'
+import {
+  AccountQuerySchema, CheckSchema, ConsumeSchema, HistoryQuerySchema, HistorySchema, RecordSchema, ResetBodySchema,
+  ResetResultSchema, ResetsQuerySchema, ResetsSchema, SendBodySchema, StatusSchema, type SendBody
+} from './schema.js'
+
+const tags = ['quota']
+
+/** A send request as the service takes it: the account the key may act on; admins may create accounts implicitly. */
+function sendRequest (request: FastifyRequest, body: SendBody) {
+  return {
+    message_type: body.message_type,
+    count: body.count,
+    account: scopedAccount(request, body.account),
+    createMissing: request.principal?.role === 'admin'
+  }
+}
+
+const quota: FastifyPluginAsyncTypebox = async function quotaRoutes (fastify) {
+  const service = fastify.quota
+
+  fastify.get('/status', {
+    schema: {
+      tags,
+      summary: 'Counters, limits and reset state of an account',
+      querystring: AccountQuerySchema,
+      response: { 200: StatusSchema, ...errorResponses(400, 404, 503, ...AUTH_ERRORS) }
+    }
+  }, async (request) => await service.status(scopedAccount(request, request.query.account)))
+
+  fastify.post('/check', {
+    schema: {
+      tags,
+      summary: 'Would a send be allowed now? Reads only',
+      body: SendBodySchema,
+      response: { 200: CheckSchema, ...errorResponses(404, 503, ...BODY_ERRORS, ...AUTH_ERRORS) }
+    }
+  }, async (request) => await service.check(sendRequest(request, request.body)))
+
+  fastify.post('/consume', {
+    schema: {
+      tags,
+      summary: 'Atomically check and count a send; refused sends change nothing',
+      body: SendBodySchema,
+      response: { 200: ConsumeSchema, ...errorResponses(404, 503, ...BODY_ERRORS, ...AUTH_ERRORS) }
+    }
+  }, async (request) => await service.consume(sendRequest(request, request.body)))
+
+  fastify.post('/record', {
+    schema: {
+      tags,
+      summary: 'Count a send that already happened, even past the limit',
+      body: SendBodySchema,
+      response: { 200: RecordSchema, ...errorResponses(404, 503, ...BODY_ERRORS, ...AUTH_ERRORS) }
+    }
+  }, async (request) => await service.record(sendRequest(request, request.body)))
+
+  for (const type of ['daily', 'weekly'] as const) {
+    fastify.post(`/reset/${type}`, {
+      config: { access: 'admin' },
+      schema: {
+        tags,
+        summary: `Clear the current ${type === 'daily' ? 'day' : 'week'}'s counters of one account, or of every account without a body`,
+        body: ResetBodySchema,
+        response: { 200: ResetResultSchema, ...errorResponses(404, 503, ...BODY_ERRORS, ...AUTH_ERRORS) }
+      }
+    }, async (request) => {
+      const account = request.body?.account
+      return type === 'daily' ? await service.resetDaily(account) : await service.resetWeekly(account)
+    })
+  }
+
+  fastify.get('/resets', {
+    config: { access: 'admin' },
+    schema: {
+      tags,
+      summary: 'Reset history, newest first',
+      querystring: ResetsQuerySchema,
+      response: { 200: ResetsSchema, ...errorResponses(400, 503, ...AUTH_ERRORS) }
+    }
+  }, async (request) => ({ resets: await service.listResets(request.query) }))
+
+  fastify.get('/history', {
+    schema: {
+      tags,
+      summary: 'Sends per day of the last `days` days, oldest first',
+      querystring: HistoryQuerySchema,
+      response: { 200: HistorySchema, ...errorResponses(400, 404, 503, ...AUTH_ERRORS) }
+    }
+  }, async (request) => await service.history(scopedAccount(request, request.query.account), request.query.days))
+}
+
+export default quota

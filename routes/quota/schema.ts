@@ -1,0 +1,105 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { AccountIdSchema, IsoTimestampSchema, LimitNameSchema, LimitsSchema, MessageTypeSchema, StringEnum, UsageSchema } from '../common.js'
+
+export const AccountQuerySchema = Type.Object({
+  account: Type.Optional(AccountIdSchema)
+})
+export type AccountQuery = Static<typeof AccountQuerySchema>
+
+export const SendBodySchema = Type.Object({
+  message_type: MessageTypeSchema,
+  account: Type.Optional(AccountIdSchema),
+  count: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 1, description: 'Sends in this call' }))
+}, { additionalProperties: false })
+export type SendBody = Static<typeof SendBodySchema>
+
+export const StatusSchema = Type.Object({
+  messages_today: Type.Integer(),
+  messages_this_week: Type.Integer(),
+  images_today: Type.Integer(),
+  videos_this_week: Type.Integer(),
+  last_reset: IsoTimestampSchema,
+  needs_daily_reset: Type.Boolean(),
+  needs_weekly_reset: Type.Boolean(),
+  account: AccountIdSchema,
+  timezone: Type.String(),
+  limits: LimitsSchema,
+  remaining: UsageSchema,
+  last_daily_reset: Type.Union([IsoTimestampSchema, Type.Null()]),
+  last_weekly_reset: Type.Union([IsoTimestampSchema, Type.Null()]),
+  next_daily_reset: IsoTimestampSchema,
+  next_weekly_reset: IsoTimestampSchema
+})
+
+export const CheckSchema = Type.Object({
+  can_send: Type.Boolean(),
+  delay_seconds: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'Seconds to wait before sending; null when it may not send' }),
+  reason: Type.Optional(LimitNameSchema),
+  retry_after_seconds: Type.Optional(Type.Integer({ minimum: 1 }))
+})
+
+export const ConsumeSchema = Type.Object({
+  allowed: Type.Boolean(),
+  delay_seconds: Type.Optional(Type.Integer({ minimum: 0, description: 'When allowed: seconds to wait before sending' })),
+  reason: Type.Optional(LimitNameSchema),
+  retry_after_seconds: Type.Optional(Type.Integer({ minimum: 1, description: 'When refused: seconds until that limit\'s window begins anew' })),
+  usage: UsageSchema,
+  remaining: UsageSchema
+})
+
+export const RecordSchema = Type.Object({
+  recorded: Type.Literal(true),
+  usage: UsageSchema
+})
+
+export const ResetBodySchema = Type.Object({
+  account: Type.Optional(AccountIdSchema)
+}, { additionalProperties: false })
+export type ResetBody = Static<typeof ResetBodySchema>
+
+export const ResetResultSchema = Type.Object({
+  reset_type: StringEnum(['daily', 'weekly'] as const),
+  timestamp: IsoTimestampSchema,
+  accounts: Type.Array(AccountIdSchema)
+})
+
+const PeriodUsageSchema = Type.Object({
+  messages: Type.Integer(),
+  images: Type.Integer(),
+  videos: Type.Integer()
+})
+
+export const ResetsQuerySchema = Type.Object({
+  account: Type.Optional(AccountIdSchema),
+  reset_type: Type.Optional(StringEnum(['daily', 'weekly'] as const)),
+  limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+  before: Type.Optional(Type.Integer({ minimum: 1, description: 'Only resets with a lower id (the last id of the previous page)' }))
+})
+export type ResetsQuery = Static<typeof ResetsQuerySchema>
+
+export const ResetsSchema = Type.Object({
+  resets: Type.Array(Type.Object({
+    id: Type.Integer(),
+    account: AccountIdSchema,
+    reset_type: StringEnum(['daily', 'weekly'] as const),
+    source: StringEnum(['schedule', 'catch-up', 'manual'] as const),
+    period: Type.String({ examples: ['2026-01-18', '2026-W03'] }),
+    timestamp: IsoTimestampSchema,
+    before: PeriodUsageSchema
+  }))
+})
+
+export const HistoryQuerySchema = Type.Object({
+  account: Type.Optional(AccountIdSchema),
+  days: Type.Integer({ minimum: 1, maximum: 366, default: 14 })
+})
+export type HistoryQuery = Static<typeof HistoryQuerySchema>
+
+export const HistorySchema = Type.Object({
+  days: Type.Array(Type.Object({
+    day: Type.String({ examples: ['2026-01-18'] }),
+    messages: Type.Integer(),
+    images: Type.Integer(),
+    videos: Type.Integer()
+  }))
+})

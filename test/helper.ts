@@ -1,0 +1,83 @@
+import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
+import pg from 'pg'
+import { randomBytes } from 'node:crypto'
+import sellify, { type SellifyOptions } from '../app.js'
+
+export const DEV_KEY = 'dev-api-key-change-in-production'
+export const PG_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+
+type Tap = {
+  teardown: (fn: () => unknown) => void
+}
+
+/** A clock a test can move: starts at `start` and only moves when told. */
+export function fixedClock (start: string | Date) {
+  let current = new Date(start)
+  const now = (): Date => new Date(current)
+  return {
+    now,
+    set (to: string | Date) { current = new Date(to) },
+    advance (ms: number) { current = new Date(current.getTime() + ms) }
+  }
+}
+
+/**
+ * The app as a host would build it: a bare Fastify, Sellify registered, ready, closed on teardown.
+ * SQLite in memory and an empty environment unless the test says otherwise.
+ */
+export async function build (t: Tap, options: SellifyOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false })
+  await app.register(sellify, {
+    env: {},
+    now: () => new Date('2026-01-18T12:00:00.000Z'),
+    random: () => 0,
+    ...options,
+    store: { sqlitePath: ':memory:', ...options.store }
+  })
+  await app.ready()
+  t.teardown(() => app.close())
+  return app
+}
+
+/** JSON request with the dev key unless `key` is given (null: no key at all). */
+export async function call (app: FastifyInstance, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown, key: string | null = DEV_KEY): Promise<LightMyRequestResponse & { body: string }> {
+  return await app.inject({
+    method,
+    url,
+    headers: {
+      ...(key === null ? {} : { 'x-api-key': key }),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' })
+    },
+    ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) })
+  })
+}
+
+/**
+ * Whether the PostgreSQL tests run: yes when a server answers; otherwise skipped with a notice,
+ * except under CI=true where an unreachable PostgreSQL is a failure (SPEC §3).
+ */
+export async function postgresReachable (): Promise<boolean> {
+  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 })
+  try {
+    await client.connect()
+    await client.query('SELECT 1')
+    return true
+  } catch (err) {
+    if (process.env.CI === 'true') throw new Error(`PostgreSQL is required under CI=true but ${PG_URL} did not answer: ${String(err)}`)
+    return false
+  } finally {
+    await client.end().catch(() => {})
+  }
+}
+
+/** A fresh schema for one test, dropped at teardown, so test files can run in parallel on one database. */
+export function pgSchema (t: Tap): string {
+  const schema = `sellify_test_${randomBytes(6).toString('hex')}`
+  t.teardown(async () => {
+    const client = new pg.Client({ connectionString: PG_URL })
+    await client.connect()
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+    await client.end()
+  })
+  return schema
+}
