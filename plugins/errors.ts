@@ -77,7 +77,7 @@ export default fp(async function errors (fastify) {
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       err.message = `Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')} is not supported; send application/json`
     }
-    if (status >= 400) request.log.info({ statusCode: status, code: err.code, msg: err.message }, 'request refused')
+    if (status >= 400) request.log.info({ statusCode: status, code: err.code, reason: err.message }, 'request refused')
     return reply.code(status).send({
       statusCode: status,
       error: STATUS_CODES[status] ?? 'Error',

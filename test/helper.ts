@@ -1,7 +1,11 @@
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
 import pg from 'pg'
 import { randomBytes } from 'node:crypto'
+import type tap from 'tap'
 import sellify, { type SellifyOptions } from '../app.js'
+
+/** The type of `t` inside a tap test. */
+export type TapTest = Parameters<Parameters<typeof tap.test>[0]>[0]
 
 export const DEV_KEY = 'dev-api-key-change-in-production'
 export const PG_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -68,6 +72,11 @@ export async function postgresReachable (): Promise<boolean> {
   } finally {
     await client.end().catch(() => {})
   }
+}
+
+/** For `t.test(name, { skip: await pgSkip() }, fn)`: false when PostgreSQL answers, else the notice to show. */
+export async function pgSkip (): Promise<false | string> {
+  return await postgresReachable() ? false : `PostgreSQL not reachable at ${PG_URL} (set DATABASE_URL or start it)`
 }
 
 /** A fresh schema for one test, dropped at teardown, so test files can run in parallel on one database. */

@@ -9,7 +9,7 @@ const tags = ['accounts']
 const accounts: FastifyPluginAsyncTypebox = async function accountRoutes (fastify) {
   const service = fastify.quota.accounts
 
-  fastify.get('/', {
+  fastify.get('', {
     config: { access: 'admin' },
     schema: { tags, summary: 'Every account with its configuration', response: { 200: AccountListSchema, ...errorResponses(503, ...AUTH_ERRORS) } }
   }, async () => ({ accounts: await service.list() }))

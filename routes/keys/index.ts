@@ -9,7 +9,7 @@ const keys: FastifyPluginAsyncTypebox = async function keyRoutes (fastify) {
   const service = fastify.apiKeys
   const config = { access: 'admin' as const }
 
-  fastify.post('/', {
+  fastify.post('', {
     config,
     schema: { tags, summary: 'Create a key; its secret is in this answer only', body: NewKeyBodySchema, response: { 201: CreatedKeySchema, ...errorResponses(503, ...BODY_ERRORS, ...AUTH_ERRORS) } }
   }, async (request, reply) => {
@@ -17,7 +17,7 @@ const keys: FastifyPluginAsyncTypebox = async function keyRoutes (fastify) {
     return await service.create(request.body)
   })
 
-  fastify.get('/', {
+  fastify.get('', {
     config,
     schema: { tags, summary: 'Every active key, without secrets', response: { 200: KeyListSchema, ...errorResponses(503, ...AUTH_ERRORS) } }
   }, async () => ({ keys: await service.list() }))
