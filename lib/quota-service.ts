@@ -337,7 +337,7 @@ export function createQuotaService (options: QuotaServiceOptions) {
       assertAccountId(id)
       if (id === DEFAULT_ACCOUNT) throw conflict('the default account cannot be deleted', 'SELLIFY_DEFAULT_ACCOUNT')
       cache.delete(id)
-      if (!await guarded(store.deleteAccount(id))) throw notFound(`account ${JSON.stringify(id)} does not exist`, 'SELLIFY_UNKNOWN_ACCOUNT')
+      if (!await guarded(store.deleteAccount(id, now().toISOString()))) throw notFound(`account ${JSON.stringify(id)} does not exist`, 'SELLIFY_UNKNOWN_ACCOUNT')
       emit({ type: 'accounts' })
     }
   }

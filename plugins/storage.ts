@@ -10,7 +10,11 @@ declare module 'fastify' {
 /** Opens the configured store (SQLite by default, PostgreSQL with DATABASE_URL), migrates it, closes it last. */
 export default fp(async function storage (fastify) {
   const { store: options } = fastify.sellifyConfig
-  const store = createStore(options)
+  const store = createStore({
+    ...options,
+    // A broken idle connection must not crash the process; the next query fails closed instead.
+    onPoolError: (err: Error) => { fastify.log.error({ err }, 'PostgreSQL pool error') }
+  })
   try {
     await store.migrate()
   } catch (err) {

@@ -75,8 +75,11 @@ export interface Store {
   putAccount (account: Account): Promise<{ account: Account, created: boolean }>
   /** Insert the account unless it exists; returns the stored one. */
   ensureAccount (account: Account): Promise<Account>
-  /** Delete the account, its counters, its reset history and revoke its agent keys. */
-  deleteAccount (id: string): Promise<boolean>
+  /**
+   * Delete the account, its counters, its reset history and revoke its agent keys.
+   * `at` (ISO 8601) is the keys' `revoked_at`; the current time when omitted. False when the account did not exist.
+   */
+  deleteAccount (id: string, at?: string): Promise<boolean>
 
   getUsage (account: string, day: string, week: string): Promise<UsagePair>
   /** Atomic check-and-increment of every counter the kind touches (day row, then week row). */
@@ -98,6 +101,7 @@ export interface Store {
   dayHistory (account: string, from: string, to: string): Promise<Array<{ day: string } & PeriodUsage>>
 
   createKey (key: NewApiKey): Promise<void>
+  /** Keys not revoked, oldest first; never their digests. */
   listKeys (): Promise<ApiKeyRecord[]>
   /** The key with this digest, revoked or not. */
   findKeyByDigest (digest: Buffer): Promise<StoredApiKey | null>
