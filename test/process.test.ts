@@ -66,12 +66,11 @@ t.test('starts on SQLite, prints where it listens and the dev key; SIGTERM lets 
 async function killDuringLoad (t: TapTest, env: Record<string, string>): Promise<void> {
   const limits = { SELLIFY_MESSAGES_PER_DAY: '1000000', SELLIFY_MESSAGES_PER_WEEK: '1000000' }
   const server = await startServer({ ...env, ...limits })
-  let sent = 0
-  let acknowledged = 0
-  let killed = false
+  // Held in an object: the workers' loops and the watcher below see each other's updates.
+  const load = { sent: 0, acknowledged: 0, killed: false }
   const worker = async (): Promise<void> => {
-    while (!killed) {
-      sent++
+    while (!load.killed) {
+      load.sent++
       try {
         const res = await fetch(`${server.url}/api/v1/quota/consume`, {
           method: 'POST',
@@ -79,16 +78,17 @@ async function killDuringLoad (t: TapTest, env: Record<string, string>): Promise
           body: '{"message_type":"text","account":"crash"}'
         })
         const body = await res.json() as { allowed?: boolean }
-        if (res.status === 200 && body.allowed === true) acknowledged++
+        if (res.status === 200 && body.allowed === true) load.acknowledged++
       } catch {
         // The connection died with the server: this send's fate is unknown to the client.
       }
     }
   }
   const workers = Array.from({ length: 16 }, worker)
-  while (acknowledged < 400) await new Promise((resolve) => setTimeout(resolve, 5))
+  while (load.acknowledged < 400) await new Promise((resolve) => setTimeout(resolve, 5))
   server.child.kill('SIGKILL')
-  killed = true
+  load.killed = true
+  const { sent, acknowledged } = load
   await Promise.all(workers)
   t.equal((await server.exited).signal, 'SIGKILL')
 

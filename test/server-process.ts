@@ -35,10 +35,10 @@ export async function startServer (env: Record<string, string>): Promise<Running
       }
     }
     child.stdout?.on('data', look)
-    void exited.then(({ code, signal }) => {
+    exited.then(({ code, signal }) => {
       clearTimeout(timer)
       reject(new Error(`server exited (${code ?? signal}) before listening:\n${out}`))
-    })
+    }, reject)
   })
   return { child, url, output: () => out, exited }
 }
