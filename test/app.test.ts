@@ -1,6 +1,6 @@
 import t from 'tap'
 import Fastify from 'fastify'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import sellify from '../app.js'
 import { build, call, DEV_KEY, PG_URL, pgSchema, pgSkip } from './helper.js'
 import { openapiDocument, serialize } from '../scripts/openapi.js'
@@ -148,4 +148,16 @@ t.test('OpenAPI: every route documented with the X-API-Key scheme; openapi.json 
   }
   const committed = readFileSync(new URL('../openapi.json', import.meta.url), 'utf8')
   t.equal(committed, serialize(doc), 'openapi.json is stale: run `npm run openapi` and commit it')
+})
+
+t.test('the built package resolves as `sellify-core` with type declarations (SPEC §9)', async (t) => {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { exports: Record<string, { types: string, import: string }> }
+  t.ok(existsSync(new URL(`../${pkg.exports['.'].types}`, import.meta.url)), 'declarations built (npm test builds first)')
+  const mod = await import('sellify-core') as { default: unknown }
+  t.type(mod.default, 'function')
+  const host = Fastify({ logger: false })
+  await host.register(mod.default as typeof sellify, { env: {}, scheduler: false, store: { sqlitePath: ':memory:' } })
+  await host.ready()
+  t.teardown(() => host.close())
+  t.equal((await host.quota.status()).account, 'default')
 })
