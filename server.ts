@@ -4,19 +4,12 @@ import { randomUUID } from 'node:crypto'
 import sellify from './app.js'
 import { ConfigError } from './lib/errors.js'
 import { loadConfig, type Config } from './lib/config.js'
-
-/** Never let a key reach the logs, whatever a serializer or a plugin decides to log. */
-export const REDACT = [
-  'req.headers["x-api-key"]', 'req.headers.authorization', 'headers["x-api-key"]', 'headers.authorization',
-  'request.headers["x-api-key"]', 'request.headers.authorization'
-]
+import { loggerOptions } from './plugins/logger-options.js'
 
 export function buildServer (config: Config) {
   return Fastify({
-    logger: {
-      level: config.logLevel,
-      redact: { paths: REDACT, censor: '[redacted]' }
-    },
+    // Never let a key reach the logs, whatever a serializer or a plugin decides to log.
+    logger: loggerOptions(config.logLevel),
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     // Slow clients must not hold sockets forever; keep-alive stays longer than typical proxies' idle time.

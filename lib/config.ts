@@ -44,7 +44,11 @@ export const ConfigSchema = Type.Object({
   }),
   rateLimit: Type.Object({
     max: Type.Integer({ minimum: 1 }),
-    timeWindow: Type.String({ minLength: 1 })
+    // A positive duration @fastify/rate-limit can parse ('1 minute', '30s', '1500' ms); anything else would 500 every request.
+    timeWindow: Type.String({
+      pattern: '^[1-9][0-9]*(\\.[0-9]+)? *(ms|msecs?|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|wks?|weeks?)?$',
+      errorMessage: 'must be a positive duration such as "1 minute", "30s" or "1500" (milliseconds)'
+    })
   }),
   scheduler: Type.Boolean(),
   metricsPublic: Type.Boolean()
@@ -153,7 +157,8 @@ export function loadConfig (options: ConfigOptions = {}, env: Env = process.env)
     const path = error.path.slice(1).replaceAll('/', '.')
     const setting = SETTINGS.find((s) => s.path === path)
     const choices = (error.schema.anyOf as Array<{ const?: unknown }> | undefined)?.map((s) => s.const)
-    const rule = choices === undefined ? error.message : `must be one of ${choices.join(', ')}`
+    const custom = error.schema.errorMessage as string | undefined
+    const rule = custom ?? (choices === undefined ? error.message : `must be one of ${choices.join(', ')}`)
     throw new ConfigError(setting?.env ?? path, `${rule}, got ${JSON.stringify(error.value)}`)
   }
   const config = raw as Config

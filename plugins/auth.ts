@@ -91,6 +91,9 @@ export default fp(async function auth (fastify) {
     touch(principal)
   })
 
+  // Deleting an account revokes its agent keys in the store; this instance refuses them at once.
+  fastify.quota.observe((event) => { if (event.type === 'accounts') cache.clear() })
+
   const keys = createKeyService({ store, now })
   fastify.decorate('apiKeys', {
     ...keys,
@@ -100,7 +103,7 @@ export default fp(async function auth (fastify) {
       cache.clear()
     }
   })
-}, { name: 'auth', dependencies: ['config', 'storage'], fastify: '5.x' })
+}, { name: 'auth', dependencies: ['config', 'storage', 'quota'], fastify: '5.x' })
 
 function access (request: FastifyRequest): Access {
   return request.routeOptions.config.access ?? 'agent'

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import rateLimit from '@fastify/rate-limit'
+import rateLimit, { normalizeIP } from '@fastify/rate-limit'
 import { Redis } from 'ioredis'
 
 /**
@@ -23,7 +23,8 @@ export default fp(async function rateLimitPlugin (fastify) {
     ...(redis === undefined ? {} : { redis, nameSpace: 'sellify-rate-limit:' }),
     // Quotas fail closed in the store; the rate limiter guards the service, so a Redis outage lets requests through.
     skipOnError: true,
-    keyGenerator: (request) => request.principal === null ? `ip:${request.ip}` : `key:${request.principal.id}`,
+    // Without a valid key, the address: IPv6 by /64 (what one client is usually given), as the plugin's default does.
+    keyGenerator: (request) => request.principal === null ? `ip:${normalizeIP(request.ip)}` : `key:${request.principal.id}`,
     errorResponseBuilder: (_request, context) => ({
       statusCode: context.statusCode,
       error: 'Too Many Requests',

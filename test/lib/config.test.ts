@@ -79,3 +79,10 @@ t.test('production refuses a missing, short or default key', async (t) => {
   t.equal(loadConfig({}, { ...prod, SELLIFY_API_KEY: 'x'.repeat(32) }).production, true)
   t.throws(() => loadConfig({ production: true }, {}), /SELLIFY_API_KEY/)
 })
+
+t.test('a rate-limit window that cannot be parsed is a start-up error, not a 500 on every request', async (t) => {
+  for (const bad of ['soon', '0', '-5 minutes']) {
+    t.throws(() => loadConfig({}, { SELLIFY_RATE_LIMIT_WINDOW: bad }), /SELLIFY_RATE_LIMIT_WINDOW: must be a positive duration such as "1 minute"/)
+  }
+  t.equal(loadConfig({}, { SELLIFY_RATE_LIMIT_WINDOW: '30s' }).rateLimit.timeWindow, '30s')
+})
