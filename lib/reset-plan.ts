@@ -1,5 +1,5 @@
-import { parseResetTime } from './periods.js'
-import { WEEK_DAYS, type AccountConfig, type ResetType } from './types.js'
+import { periodsAt } from './periods.js'
+import type { AccountConfig, ResetType } from './types.js'
 
 type Settings = Pick<AccountConfig, 'timezone' | 'reset_time' | 'week_start'>
 
@@ -9,8 +9,8 @@ export interface PlannedJob {
   type: ResetType
   /** The settings it serves; accounts with exactly these settings are its accounts. */
   group: string
-  cronExpression: string
   timezone: string
+  settings: Settings
 }
 
 /** Accounts whose days and weeks begin at the same instants share a group (and so their jobs). */
@@ -18,22 +18,32 @@ export function groupKey (s: Settings): string {
   return `${s.timezone}|${s.reset_time}|${s.week_start}`
 }
 
-/**
- * One daily and one weekly cron job per distinct (time zone, reset time, week start).
- * Croner (toad-scheduler's engine) fires a wall time that falls in a DST gap at the first instant after it,
- * which is when such a day begins (America/Santiago 2024-09-08 begins at 01:00).
- */
+/** One daily and one weekly job per distinct (time zone, reset time, week start), sorted by id. */
 export function planJobs (accounts: Settings[]): PlannedJob[] {
   const groups = new Map<string, Settings>()
-  for (const a of accounts) groups.set(groupKey(a), a)
+  for (const a of accounts) {
+    const settings = { timezone: a.timezone, reset_time: a.reset_time, week_start: a.week_start }
+    groups.set(groupKey(settings), settings)
+  }
   const jobs: PlannedJob[] = []
-  for (const [group, s] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
-    const time = parseResetTime(s.reset_time)
-    if (time === null) throw new Error(`invalid reset_time ${JSON.stringify(s.reset_time)}`)
-    // Cron day-of-week counts from Sunday = 0; WEEK_DAYS starts on Monday.
-    const dow = (WEEK_DAYS.indexOf(s.week_start) + 1) % 7
-    jobs.push({ id: `reset-daily:${group}`, type: 'daily', group, cronExpression: `${time.minute} ${time.hour} * * *`, timezone: s.timezone })
-    jobs.push({ id: `reset-weekly:${group}`, type: 'weekly', group, cronExpression: `${time.minute} ${time.hour} * * ${dow}`, timezone: s.timezone })
+  for (const [group, settings] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const type of ['daily', 'weekly'] as const) {
+      jobs.push({ id: `reset-${type}:${group}`, type, group, timezone: settings.timezone, settings })
+    }
   }
   return jobs
+}
+
+/**
+ * The first instant after `after` at which the job's period (day or week) begins.
+ *
+ * Jobs fire at these instants rather than on a recurring wall-clock cron pattern: croner 10 mishandles
+ * a pattern time that falls inside a DST change (`30 2 * * *` in Europe/Paris never fires on
+ * 2026-03-29 and, on 2026-10-25, computes a next run in the past and fires continuously for half an
+ * hour). The counters' own period code (lib/periods.ts) knows when each day and week begins, including
+ * days without a midnight, so the schedule cannot disagree with the periods it resets.
+ */
+export function nextBoundary (job: Pick<PlannedJob, 'type' | 'settings'>, after: Date): Date {
+  const p = periodsAt(after, job.settings)
+  return job.type === 'daily' ? p.dayEnd : p.weekEnd
 }

@@ -31,7 +31,7 @@ export default fp(async function metrics (fastify) {
   const consumes = new Counter({ name: 'sellify_quota_consume_total', help: 'Consume decisions by message kind and result', labelNames: ['kind', 'result'], registers: [register] })
   const limitReached = new Counter({ name: 'sellify_quota_limit_reached_total', help: 'Consumes refused, by the limit they would have passed', labelNames: ['limit'], registers: [register] })
   const resets = new Counter({ name: 'sellify_quota_resets_total', help: 'Resets recorded, by type and source', labelNames: ['reset_type', 'source'], registers: [register] })
-  const jobErrors = new Counter({ name: 'sellify_scheduler_errors_total', help: 'Reset job runs that failed', labelNames: ['job'], registers: [register] })
+  const jobErrors = new Counter({ name: 'sellify_scheduler_errors_total', help: 'Failed reset job runs, catch-up passes and re-plans, by job id', labelNames: ['job'], registers: [register] })
   // eslint-disable-next-line no-new
   new Gauge({
     name: 'sellify_quota_usage',
@@ -39,14 +39,23 @@ export default fp(async function metrics (fastify) {
     labelNames: ['account', 'counter'],
     registers: [register],
     async collect () {
+      let rows
+      try {
+        const accounts = (await quota.accounts.list()).slice(0, USAGE_ACCOUNTS_MAX)
+        rows = await Promise.all(accounts.map(async (account) => ({ id: account.id, u: await quota.usageOf(account) })))
+      } catch (err) {
+        // A scrape still answers with everything else (process, HTTP, counters) while the store is down.
+        fastify.log.warn({ err }, 'metrics: could not read the usage of accounts')
+        this.reset()
+        return
+      }
+      // Reset and refilled in one synchronous step, so a concurrent scrape never reads it half-filled.
       this.reset()
-      const accounts = (await quota.accounts.list()).slice(0, USAGE_ACCOUNTS_MAX)
-      for (const account of accounts) {
-        const u = await quota.usageOf(account)
-        this.set({ account: account.id, counter: 'messages_today' }, u.day.messages)
-        this.set({ account: account.id, counter: 'messages_this_week' }, u.week.messages)
-        this.set({ account: account.id, counter: 'images_today' }, u.day.images)
-        this.set({ account: account.id, counter: 'videos_this_week' }, u.week.videos)
+      for (const { id, u } of rows) {
+        this.set({ account: id, counter: 'messages_today' }, u.day.messages)
+        this.set({ account: id, counter: 'messages_this_week' }, u.week.messages)
+        this.set({ account: id, counter: 'images_today' }, u.day.images)
+        this.set({ account: id, counter: 'videos_this_week' }, u.week.videos)
       }
     }
   })
@@ -59,9 +68,7 @@ export default fp(async function metrics (fastify) {
       resets.inc({ reset_type: event.reset_type, source: event.source })
     }
   })
-  fastify.sellifyScheduler.observe((event) => {
-    if (event.kind === 'error') jobErrors.inc({ job: event.job })
-  })
+  fastify.sellifyScheduler.onError((event) => { jobErrors.inc({ job: event.job }) })
 
   fastify.addHook('onResponse', async (request, reply) => {
     const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) }

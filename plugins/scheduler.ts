@@ -1,108 +1,176 @@
+import { performance } from 'node:perf_hooks'
 import fp from 'fastify-plugin'
 import schedule from '@fastify/schedule'
 import { AsyncTask, CronJob, SimpleIntervalJob } from 'toad-scheduler'
-import { groupKey, planJobs, type PlannedJob } from '../lib/reset-plan.js'
+import { groupKey, nextBoundary, planJobs, type PlannedJob } from '../lib/reset-plan.js'
 import type { ResetRecord, ResetType } from '../lib/types.js'
 
-/** How early a timer may fire and still count for the boundary it was set for. */
-const LOOKAHEAD_MS = 5000
 /** Accounts changed by another instance on the same PostgreSQL are picked up this often. */
 const REPLAN_EVERY_S = 60
+const REPLAN_JOB_ID = 'sellify-replan'
 
-export type SchedulerEvent =
-  | { kind: 'run', type: ResetType, source: 'schedule' | 'catch-up', recorded: ResetRecord[] }
-  | { kind: 'error', job: string }
+export type RunSource = 'schedule' | 'catch-up'
+
+/** What the scheduler tells observers (metrics): a job or a pass failed. */
+export interface SchedulerError {
+  job: string
+  err: unknown
+}
+
+interface ArmedJob extends PlannedJob {
+  /**
+   * Handed to the CronJob, which keeps it and reads it on every start(): moved to the next boundary before
+   * each restart, so one CronJob serves the group for good (the tests cross several boundaries per job).
+   */
+  schedule: { cronExpression: string, timezone: string }
+  /** The boundary the job waits for. */
+  next: Date
+}
 
 declare module 'fastify' {
   interface FastifyInstance {
     sellifyScheduler: {
-      /** Ids of the reset jobs now planned. */
-      jobs: () => string[]
+      /** The reset jobs now planned, by id, with the instant each fires next. */
+      jobs: () => Array<{ id: string, type: ResetType, timezone: string, next: string }>
       /** Re-read the accounts and add or remove jobs to match. */
       replan: () => Promise<void>
-      /** Resolves when no reset run is in progress. */
+      /** Run a reset pass over every account now (what the jobs and the catch-up do), tracked so close() waits for it. */
+      run: (type: ResetType, source?: RunSource) => Promise<ResetRecord[]>
+      /** Resolves when no run or re-plan is in progress. */
       idle: () => Promise<void>
-      /** Told of every run and every failed run (metrics). */
-      observe: (listener: (event: SchedulerEvent) => void) => void
+      /** Be told of every failed run or re-plan (metrics). */
+      onError: (listener: (event: SchedulerError) => void) => void
     }
   }
 }
 
 /**
  * @see https://github.com/fastify/fastify-schedule
- * Daily and weekly reset jobs per distinct (time zone, reset time, week start), and a catch-up pass on ready.
- * Exactly-once across instances is the store's ledger's job (SPEC §12), so runs are idempotent.
+ * A daily and a weekly reset job per distinct (time zone, reset time, week start), and a catch-up pass on ready.
+ * Each job is a toad-scheduler CronJob set to the next instant its period begins (see lib/reset-plan.ts for why
+ * not a recurring pattern), moved to the following one each time it fires. Exactly-once across instances is the
+ * store's ledger's job (SPEC §12), so runs are idempotent and a late or repeated run records nothing twice.
  */
 export default fp(async function scheduler (fastify) {
-  const { scheduler: enabled } = fastify.sellifyConfig
+  const { scheduler: enabled, now } = fastify.sellifyConfig
   const quota = fastify.quota
   if (!fastify.hasDecorator('scheduler')) await fastify.register(schedule)
   const toad = fastify.scheduler
   const running = new Set<Promise<unknown>>()
-  const planned = new Map<string, PlannedJob>()
-  const listeners: Array<(event: SchedulerEvent) => void> = []
+  const planned = new Map<string, ArmedJob>()
+  const errorListeners: Array<(event: SchedulerError) => void> = []
   let closing = false
 
-  /** Every run goes through here, so close() can wait for it and errors reach the log, not console.error. */
+  /** Every run goes through here, so close() can wait for it. */
   function track<T> (work: Promise<T>): Promise<T> {
     running.add(work)
     work.finally(() => running.delete(work)).catch(() => {})
     return work
   }
 
-  async function run (type: ResetType, source: 'schedule' | 'catch-up', group?: string): Promise<void> {
-    if (closing) return
-    const started = Date.now()
-    const recorded = await quota.periodicReset(type, source, {
-      ...(group === undefined ? {} : { filter: (a) => groupKey(a) === group }),
-      lookaheadMs: source === 'schedule' ? LOOKAHEAD_MS : 0
-    })
-    fastify.log.info({ reset_type: type, source, group, recorded: recorded.length, ms: Date.now() - started }, `${source} ${type} reset: ${recorded.length} account(s)`)
-    for (const listener of listeners) listener({ kind: 'run', type, source, recorded })
+  async function idle (): Promise<void> {
+    while (running.size > 0) await Promise.allSettled([...running])
   }
 
   /** Task errors go to the log and the metrics (toad-scheduler's default is console.error). */
   function onError (job: string) {
-    return (err: Error): void => {
+    return (err: unknown): void => {
       fastify.log.error({ err, job }, 'reset job failed')
-      for (const listener of listeners) listener({ kind: 'error', job })
+      for (const listener of errorListeners) listener({ job, err })
     }
   }
 
-  async function replan (): Promise<void> {
+  async function run (type: ResetType, source: RunSource, job?: ArmedJob, boundary?: Date): Promise<ResetRecord[]> {
+    if (closing) return []
+    const started = performance.now()
+    const recorded = await quota.periodicReset(type, source, {
+      ...(job === undefined ? {} : { filter: (a) => groupKey(a) === job.group }),
+      // croner reads Date, the service its injected clock, which may trail it: the run belongs to the
+      // period the job was set for, never to the one before.
+      lookaheadMs: boundary === undefined ? 0 : Math.max(0, boundary.getTime() - now().getTime())
+    })
+    fastify.log.info({
+      reset_type: type,
+      source,
+      ...(job === undefined ? {} : { timezone: job.settings.timezone, reset_time: job.settings.reset_time, week_start: job.settings.week_start }),
+      recorded: recorded.length,
+      ms: Math.round(performance.now() - started)
+    }, `${source} ${type} reset: ${recorded.length} account(s)`)
+    return recorded
+  }
+
+  /** Points the job at its next boundary: after the one it fired for, and after now (a run may come late). */
+  function arm (job: ArmedJob, after: Date): void {
+    job.next = nextBoundary(job, new Date(Math.max(after.getTime(), now().getTime())))
+    job.schedule.cronExpression = job.next.toISOString()
+  }
+
+  async function fire (job: ArmedJob): Promise<void> {
+    if (closing || planned.get(job.id) !== job) return
+    const boundary = job.next
+    // Re-armed before the run, so that a failed run cannot unschedule the job. Stopped first: starting a
+    // running CronJob would leave a copy of it that stop() can no longer reach (SPEC §12).
+    toad.stopById(job.id)
+    arm(job, boundary)
+    toad.startById(job.id)
+    await track(run(job.type, 'schedule', job, boundary))
+  }
+
+  function add (plan: PlannedJob): void {
+    const job: ArmedJob = { ...plan, schedule: { cronExpression: '', timezone: plan.timezone }, next: new Date(0) }
+    arm(job, now())
+    toad.addCronJob(new CronJob(job.schedule, new AsyncTask(job.id, () => fire(job), onError(job.id)), { id: job.id, preventOverrun: true, unref: true }))
+    planned.set(job.id, job)
+  }
+
+  async function applyPlan (): Promise<void> {
     if (!enabled || closing) return
-    const wanted = planJobs(await fastify.quota.accounts.list())
-    const ids = new Set(wanted.map((j) => j.id))
+    const accounts = await quota.accounts.list()
+    // close() may have begun while the accounts were read: a job started now would outlive the store.
+    if (closing) return
+    const wanted = new Map(planJobs(accounts).map((j) => [j.id, j]))
     for (const id of [...planned.keys()]) {
-      if (!ids.has(id)) {
+      if (!wanted.has(id)) {
         toad.removeById(id)
         planned.delete(id)
       }
     }
-    for (const job of wanted) {
-      // Same id, same schedule: an existing job is left alone (starting it again would double its runs).
-      if (planned.has(job.id)) continue
-      const task = new AsyncTask(job.id, () => track(run(job.type, 'schedule', job.group)), onError(job.id))
-      toad.addCronJob(new CronJob({ cronExpression: job.cronExpression, timezone: job.timezone }, task, { id: job.id, preventOverrun: true, unref: true }))
-      planned.set(job.id, job)
-    }
+    // Same id, same settings: an existing job is left alone.
+    for (const [id, plan] of wanted) if (!planned.has(id)) add(plan)
   }
 
-  let replanQueued = false
+  // One re-plan at a time: two interleaved ones could apply an older list of accounts after a newer one.
+  let replanning: Promise<void> = Promise.resolve()
+  function replan (): Promise<void> {
+    const next = replanning.then(applyPlan)
+    replanning = next.catch(() => {})
+    return track(next)
+  }
+
+  let queued = false
+  /** Account changes come in bursts (an import, a test's setup): one re-plan after the burst. */
   function queueReplan (): void {
-    if (replanQueued || !enabled) return
-    replanQueued = true
-    setImmediate(() => {
-      replanQueued = false
-      track(replan()).catch((err: unknown) => fastify.log.error({ err }, 'could not re-plan reset jobs'))
-    })
+    if (queued || !enabled || closing) return
+    queued = true
+    track(new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      queued = false
+      return replan()
+    })).catch(onError(REPLAN_JOB_ID))
+  }
+
+  async function catchUp (): Promise<void> {
+    await run('daily', 'catch-up')
+    await run('weekly', 'catch-up')
   }
 
   fastify.decorate('sellifyScheduler', {
-    jobs: () => [...planned.keys()].sort(),
-    replan: () => track(replan()),
-    idle: async () => { while (running.size > 0) await Promise.allSettled([...running]) },
-    observe: (listener) => { listeners.push(listener) }
+    jobs: () => [...planned.values()]
+      .map((j) => ({ id: j.id, type: j.type, timezone: j.timezone, next: j.next.toISOString() }))
+      .sort((a, b) => a.id.localeCompare(b.id)),
+    replan,
+    run: (type: ResetType, source: RunSource = 'schedule') => track(run(type, source)),
+    idle,
+    onError: (listener) => { errorListeners.push(listener) }
   })
 
   if (!enabled) return
@@ -110,22 +178,24 @@ export default fp(async function scheduler (fastify) {
   quota.observe((event) => { if (event.type === 'accounts') queueReplan() })
 
   fastify.addHook('onReady', async () => {
-    await track(replan())
-    toad.addSimpleIntervalJob(new SimpleIntervalJob({ seconds: REPLAN_EVERY_S }, new AsyncTask('replan', () => track(replan()), onError('replan')), { id: 'sellify-replan', preventOverrun: true, unref: true }))
+    await replan()
+    toad.addSimpleIntervalJob(new SimpleIntervalJob(
+      { seconds: REPLAN_EVERY_S },
+      new AsyncTask(REPLAN_JOB_ID, () => replan(), onError(REPLAN_JOB_ID)),
+      { id: REPLAN_JOB_ID, preventOverrun: true, unref: true }
+    ))
     // The server may have been down at a boundary: record what it missed, once (the ledger decides).
-    await track((async () => {
-      await run('daily', 'catch-up')
-      await run('weekly', 'catch-up')
-    })()).catch(onError('catch-up'))
+    // Awaited, so that the service answers only once every account's current periods are accounted for.
+    await track(catchUp()).catch(onError('catch-up'))
   })
 
-  // Registered after @fastify/schedule, so it runs before its stop() (onClose runs in reverse order),
-  // and before the store closes: stop every job, then wait for the runs in progress.
+  // Registered after @fastify/schedule, so it runs before that plugin's stop() (onClose hooks run in reverse
+  // order) and before the store closes: stop every job, then wait for the runs in progress to finish.
   fastify.addHook('onClose', async () => {
     closing = true
     for (const id of planned.keys()) toad.removeById(id)
-    if (toad.existsById('sellify-replan')) toad.removeById('sellify-replan')
     planned.clear()
-    while (running.size > 0) await Promise.allSettled([...running])
+    toad.removeById(REPLAN_JOB_ID)
+    await idle()
   })
 }, { name: 'scheduler', dependencies: ['config', 'storage', 'quota'], fastify: '5.x' })
