@@ -156,5 +156,120 @@ BEGIN
 END
 $fn$;
 `
+  },
+  {
+    version: 3,
+    name: 'batched consume and account change counter',
+    // sellify_consume_batch: the consumes of one event-loop turn in ONE statement, so one round trip
+    // and one commit (one WAL flush) answer all of them (SPEC §10). Each consume is exact as before:
+    // - elements run in (account, arrival) order whatever the arrival order across accounts, so every
+    //   batch locks rows in the same order (account, then its day row, then its week row) and two
+    //   batches never deadlock; consumes of one account keep their arrival order;
+    // - each row is changed by one guarded upsert (ON CONFLICT DO UPDATE … WHERE locks the row and
+    //   checks the guard on its newest version), day row first;
+    // - no subtransaction per element (they would overflow the 64 cached subxids of a backend):
+    //   a week refusal takes the day's share back by hand, deleting the day row when it created it,
+    //   so a denial changes nothing and leaves no row behind;
+    // - a denial names the first limit (LIMIT_NAMES order) the counters fail. The rows that failed
+    //   are locked by this transaction, so there always is one.
+    //
+    // account_changes.version grows with every change of an account, so an instance can keep account
+    // rows in memory and forget them when another instance changed one (polling one row, not N).
+    sql: `
+CREATE TABLE account_changes (
+  id boolean PRIMARY KEY DEFAULT true CHECK (id),
+  version bigint NOT NULL
+);
+INSERT INTO account_changes (id, version) VALUES (true, 0);
+
+CREATE FUNCTION sellify_account_changed () RETURNS trigger LANGUAGE plpgsql
+  SET search_path FROM CURRENT AS $fn$
+BEGIN
+  UPDATE account_changes SET version = version + 1 WHERE id;
+  RETURN NULL;
+END
+$fn$;
+
+CREATE TRIGGER accounts_changed AFTER INSERT OR UPDATE OR DELETE ON accounts
+  FOR EACH ROW EXECUTE FUNCTION sellify_account_changed();
+CREATE TRIGGER accounts_truncated AFTER TRUNCATE ON accounts
+  FOR EACH STATEMENT EXECUTE FUNCTION sellify_account_changed();
+
+CREATE FUNCTION sellify_consume_batch (
+  p_account text[], p_day text[], p_week text[],
+  p_messages bigint[], p_images bigint[], p_videos bigint[],
+  p_messages_per_day bigint[], p_messages_per_week bigint[], p_images_per_day bigint[], p_videos_per_week bigint[],
+  p_record boolean[],
+  OUT idx integer, OUT allowed boolean, OUT failed_limit text,
+  OUT day_messages bigint, OUT day_images bigint, OUT day_videos bigint,
+  OUT week_messages bigint, OUT week_images bigint, OUT week_videos bigint
+) RETURNS SETOF record LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+  i integer;
+  a text;
+  m bigint;
+  im bigint;
+  v bigint;
+  rec boolean;
+  day_new boolean;
+BEGIN
+  FOR i IN SELECT u.o::integer FROM unnest(p_account) WITH ORDINALITY AS u(a, o) ORDER BY u.a COLLATE "C", u.o LOOP
+    idx := i;
+    a := p_account[i];
+    m := p_messages[i];
+    im := p_images[i];
+    v := p_videos[i];
+    rec := p_record[i];
+    allowed := false;
+    failed_limit := NULL;
+
+    -- A send that does not fit even in empty counters touches no row.
+    IF rec OR (m <= p_messages_per_day[i] AND m <= p_messages_per_week[i]
+               AND (im = 0 OR im <= p_images_per_day[i]) AND (v = 0 OR v <= p_videos_per_week[i])) THEN
+      INSERT INTO usage AS u (account, period, messages, images, videos) VALUES (a, p_day[i], m, im, v)
+        ON CONFLICT (account, period) DO UPDATE
+          SET messages = u.messages + excluded.messages, images = u.images + excluded.images, videos = u.videos + excluded.videos
+          WHERE rec OR (u.messages + excluded.messages <= p_messages_per_day[i]
+                        AND (excluded.images = 0 OR u.images + excluded.images <= p_images_per_day[i]))
+        RETURNING u.messages, u.images, u.videos, (u.xmax = 0) INTO day_messages, day_images, day_videos, day_new;
+      IF FOUND THEN
+        INSERT INTO usage AS u (account, period, messages, images, videos) VALUES (a, p_week[i], m, im, v)
+          ON CONFLICT (account, period) DO UPDATE
+            SET messages = u.messages + excluded.messages, images = u.images + excluded.images, videos = u.videos + excluded.videos
+            WHERE rec OR (u.messages + excluded.messages <= p_messages_per_week[i]
+                          AND (excluded.videos = 0 OR u.videos + excluded.videos <= p_videos_per_week[i]))
+          RETURNING u.messages, u.images, u.videos INTO week_messages, week_images, week_videos;
+        IF FOUND THEN
+          allowed := true;
+          RETURN NEXT;
+          CONTINUE;
+        END IF;
+        -- The week refused: take the day's share back (this transaction holds the day row).
+        IF day_new THEN
+          DELETE FROM usage u WHERE u.account = a AND u.period = p_day[i];
+        ELSE
+          UPDATE usage u SET messages = u.messages - m, images = u.images - im, videos = u.videos - v
+            WHERE u.account = a AND u.period = p_day[i];
+        END IF;
+      END IF;
+    END IF;
+
+    SELECT coalesce(max(u.messages), 0), coalesce(max(u.images), 0), coalesce(max(u.videos), 0)
+      INTO day_messages, day_images, day_videos
+      FROM usage u WHERE u.account = a AND u.period = p_day[i];
+    SELECT coalesce(max(u.messages), 0), coalesce(max(u.images), 0), coalesce(max(u.videos), 0)
+      INTO week_messages, week_images, week_videos
+      FROM usage u WHERE u.account = a AND u.period = p_week[i];
+    failed_limit := CASE
+      WHEN day_messages + m > p_messages_per_day[i] THEN 'messages_per_day'
+      WHEN week_messages + m > p_messages_per_week[i] THEN 'messages_per_week'
+      WHEN im > 0 AND day_images + im > p_images_per_day[i] THEN 'images_per_day'
+      WHEN v > 0 AND week_videos + v > p_videos_per_week[i] THEN 'videos_per_week'
+    END;
+    RETURN NEXT;
+  END LOOP;
+END
+$fn$;
+`
   }
 ]

@@ -1,13 +1,17 @@
 /**
  * The shared store: several instances on one PostgreSQL database enforce one global quota.
  *
- * Each consume is ONE round trip to the `sellify_consume` function (see postgres-migrations.ts),
- * atomic and exact across connections, processes and instances. Every other write is a single
- * statement (atomic by itself) or a transaction on one checked-out client: `pool.query` may use
- * another client for each call (SPEC §12).
+ * Consumes are group-committed: those of one event-loop turn go to the database in ONE call of
+ * `sellify_consume_batch` (see postgres-migrations.ts), one round trip and one commit for all of
+ * them, each decided exactly as if alone, across connections, processes and instances; every
+ * promise settles after the commit. Every other write is a single statement (atomic by itself) or
+ * a transaction on one checked-out client: `pool.query` may use another client for each call (SPEC §12).
+ *
+ * Account rows are kept in memory while `account_changes.version`, polled every second, says that
+ * no instance changed an account: a consume then needs no read of its account.
  */
 import pg from 'pg'
-import type { PeriodUsage, ResetRecord } from '../types.js'
+import type { Account, PeriodUsage, ResetRecord } from '../types.js'
 import type { ConsumeInput, ConsumeResult, NewApiKey, ResetInput, ResetQuery, Store, UsagePair } from './types.js'
 import {
   ACCOUNT_COLUMNS, accountValues, checkConsumeInput, checkDayRange, checkNewKey, checkResetInput, checkResetQuery,
@@ -28,7 +32,18 @@ export interface PostgresStoreOptions {
   connectionTimeoutMs?: number
   /** Errors of idle pooled connections (the server went away). The pool drops the connection either way. */
   onError?: (err: Error) => void
+  /** How often another instance's account changes are looked for (default 1000 ms). */
+  accountPollMs?: number
 }
+
+/** Bounds one consume batch: its arrays, its statement time and the row locks it holds. */
+const CONSUME_BATCH_MAX = 256
+/** Batches in flight at once: while they run, the next consumes gather into a larger batch. */
+const CONSUME_BATCHES_IN_FLIGHT = 2
+/** A batch that deadlocked (only possible against other writers of the same rows) is rolled back whole: retried this often. */
+const CONSUME_RETRIES = 2
+/** Bounds the accounts kept in memory; cleared when full. */
+const ACCOUNT_CACHE_MAX = 100_000
 
 /** Lower case only: the schema goes into a `search_path` option where quoting would not survive. */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
@@ -38,7 +53,9 @@ const ACCOUNT_INSERT = `INSERT INTO accounts (${ACCOUNT_COLUMNS.join(', ')}) VAL
 const RESET_COLUMNS = 'account, reset_type, source, period, timestamp, before_messages, before_images, before_videos'
 
 const SQL = {
-  consume: 'SELECT * FROM sellify_consume($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
+  consumeBatch: `SELECT * FROM sellify_consume_batch($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[],
+    $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::boolean[])`,
+  accountsVersion: 'SELECT version FROM account_changes',
   getAccount: 'SELECT * FROM accounts WHERE id = $1',
   listAccounts: 'SELECT * FROM accounts ORDER BY id',
   // xmax is 0 only on a row version this statement inserted: it tells a creation from a replacement.
@@ -92,6 +109,7 @@ export function createPostgresStore (options: PostgresStoreOptions): Store {
   const poolSize = positiveInt('poolSize', options.poolSize ?? 10)
   const queryTimeoutMs = positiveInt('queryTimeoutMs', options.queryTimeoutMs ?? 5000)
   const connectionTimeoutMs = positiveInt('connectionTimeoutMs', options.connectionTimeoutMs ?? 2000)
+  const accountPollMs = positiveInt('accountPollMs', options.accountPollMs ?? 1000)
   const onError = options.onError
 
   const pool = new pg.Pool({
@@ -159,27 +177,141 @@ export function createPostgresStore (options: PostgresStoreOptions): Store {
     week: rowToUsage(rows.find(r => r.period === week))
   })
 
-  async function consume (input: ConsumeInput): Promise<ConsumeResult> {
-    checkConsumeInput(input)
-    const inc = increments(input.kind, input.count)
-    const l = input.limits
-    if (closed) throw closedError('postgres')
-    const res = await pool.query({
-      name: 'sellify_consume',
-      text: SQL.consume,
-      values: [input.account, input.day, input.week, inc.messages, inc.images, inc.videos,
-        l.messages_per_day, l.messages_per_week, l.images_per_day, l.videos_per_week, input.mode === 'record']
+  interface PendingConsume {
+    input: ConsumeInput
+    inc: PeriodUsage
+    resolve: (result: ConsumeResult) => void
+    reject: (err: unknown) => void
+  }
+  let pending: PendingConsume[] = []
+  let flushScheduled = false
+  const batchesInFlight = new Set<Promise<void>>()
+
+  function consume (input: ConsumeInput): Promise<ConsumeResult> {
+    try {
+      checkConsumeInput(input)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    if (closed) return Promise.reject(closedError('postgres'))
+    return new Promise<ConsumeResult>((resolve, reject) => {
+      pending.push({ input, inc: increments(input.kind, input.count), resolve, reject })
+      scheduleConsumes()
     })
-    const r = res.rows[0] as Row | undefined
-    if (r === undefined) throw new Error('store: sellify_consume returned no row')
+  }
+
+  function scheduleConsumes (): void {
+    if (flushScheduled || pending.length === 0) return
+    flushScheduled = true
+    setImmediate(flushConsumes)
+  }
+
+  function flushConsumes (): void {
+    flushScheduled = false
+    // Once closing, everything queued goes at once; close() ends the pool after these batches.
+    const inFlightMax = closed ? Number.POSITIVE_INFINITY : CONSUME_BATCHES_IN_FLIGHT
+    while (pending.length > 0 && batchesInFlight.size < inFlightMax) {
+      const batch = pending.length <= CONSUME_BATCH_MAX ? pending : pending.slice(0, CONSUME_BATCH_MAX)
+      pending = batch === pending ? [] : pending.slice(batch.length)
+      // runConsumes settles every consume of its batch itself; the catch is for the unforeseen.
+      const running: Promise<void> = runConsumes(batch).catch((err: unknown) => {
+        for (const p of batch) p.reject(err)
+      }).finally(() => {
+        batchesInFlight.delete(running)
+        scheduleConsumes()
+      })
+      batchesInFlight.add(running)
+    }
+  }
+
+  async function runConsumes (batch: PendingConsume[]): Promise<void> {
+    const column = <T>(pick: (p: PendingConsume) => T): T[] => batch.map(pick)
+    const values = [
+      column((p) => p.input.account), column((p) => p.input.day), column((p) => p.input.week),
+      column((p) => p.inc.messages), column((p) => p.inc.images), column((p) => p.inc.videos),
+      column((p) => p.input.limits.messages_per_day), column((p) => p.input.limits.messages_per_week),
+      column((p) => p.input.limits.images_per_day), column((p) => p.input.limits.videos_per_week),
+      column((p) => p.input.mode === 'record')
+    ]
+    let rows: Row[]
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          rows = (await pool.query({ name: 'sellify_consume_batch', text: SQL.consumeBatch, values })).rows as Row[]
+          break
+        } catch (err) {
+          // Deadlock or serialization failure: the whole batch was rolled back, nothing of it counted.
+          const code = (err as { code?: unknown }).code
+          if (attempt >= CONSUME_RETRIES || (code !== '40P01' && code !== '40001')) throw err
+        }
+      }
+    } catch (err) {
+      for (const p of batch) p.reject(err)
+      return
+    }
+    const results: Array<ConsumeResult | Error> = new Array(batch.length)
+    for (const r of rows) {
+      const i = Number(r.idx) - 1
+      if (i >= 0 && i < batch.length) results[i] = consumeResult(r, batch[i].inc)
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const result = results[i] ?? new Error('store: sellify_consume_batch returned no row for a consume')
+      if (result instanceof Error) batch[i].reject(result)
+      else batch[i].resolve(result)
+    }
+  }
+
+  function consumeResult (r: Row, inc: PeriodUsage): ConsumeResult | Error {
     const day: PeriodUsage = { messages: Number(r.day_messages), images: Number(r.day_images), videos: Number(r.day_videos) }
     const week: PeriodUsage = { messages: Number(r.week_messages), images: Number(r.week_images), videos: Number(r.week_videos) }
     if (r.allowed === true) return { ok: true, before: { day: subUsage(day, inc), week: subUsage(week, inc) }, after: { day, week } }
     const limit = r.failed_limit
     if (limit !== 'messages_per_day' && limit !== 'messages_per_week' && limit !== 'images_per_day' && limit !== 'videos_per_week') {
-      throw new Error(`store: sellify_consume returned an unknown limit ${String(limit)}`)
+      return new Error(`store: sellify_consume_batch returned an unknown limit ${String(limit)}`)
     }
     return { ok: false, limit, usage: { day, week } }
+  }
+
+  /*
+   * Accounts in memory, trusted while the last poll of account_changes (at most a few polls ago)
+   * saw the version they were read under. A read that raced with a change is not kept: it is
+   * stored only when the version did not move while it ran.
+   */
+  const accounts = new Map<string, Account>()
+  let accountsVersion: string | undefined
+  let accountsPolledAt = 0
+  /** Grows with this instance's own account writes, which the version only shows at the next poll. */
+  let ownChanges = 0
+  let pollTimer: NodeJS.Timeout | undefined
+
+  const accountsTrusted = (): boolean => accountsVersion !== undefined && Date.now() - accountsPolledAt < 3 * accountPollMs
+
+  function remember (account: Account, version: string | undefined, changes: number): void {
+    if (version === undefined || version !== accountsVersion || changes !== ownChanges) return
+    if (accounts.size >= ACCOUNT_CACHE_MAX) accounts.clear()
+    accounts.set(account.id, copyAccount(account))
+  }
+
+  async function pollAccounts (): Promise<void> {
+    try {
+      const rows = await query(SQL.accountsVersion)
+      const version = String(rows[0]?.version)
+      if (version !== accountsVersion) {
+        accounts.clear()
+        accountsVersion = version
+      }
+      accountsPolledAt = Date.now()
+    } catch {
+      // Unknown: stop trusting memory until a poll succeeds again.
+      accounts.clear()
+      accountsVersion = undefined
+    }
+  }
+
+  function startPolling (): void {
+    if (pollTimer !== undefined || closed) return
+    pollTimer = setInterval(() => { pollAccounts().catch(() => {}) }, accountPollMs)
+    pollTimer.unref()
   }
 
   async function recordReset (input: ResetInput): Promise<ResetRecord | null> {
@@ -227,6 +359,8 @@ export function createPostgresStore (options: PostgresStoreOptions): Store {
         await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name])
       }
     })
+    await pollAccounts()
+    startPolling()
   }
 
   return {
@@ -240,13 +374,29 @@ export function createPostgresStore (options: PostgresStoreOptions): Store {
 
     async close () {
       closed = true
+      if (pollTimer !== undefined) clearInterval(pollTimer)
+      pollTimer = undefined
+      accounts.clear()
+      // Consumes already accepted get their answer: a pool ended under a query still waiting for a
+      // client would leave it waiting forever.
+      flushConsumes()
+      await Promise.all(batchesInFlight)
       ended ??= pool.end()
       await ended
     },
 
     async getAccount (id) {
+      if (accountsTrusted()) {
+        const hit = accounts.get(id)
+        if (hit !== undefined) return copyAccount(hit)
+      }
+      const version = accountsVersion
+      const changes = ownChanges
       const rows = await query(SQL.getAccount, [id])
-      return rows.length === 0 ? null : rowToAccount(rows[0])
+      if (rows.length === 0) return null
+      const account = rowToAccount(rows[0])
+      remember(account, version, changes)
+      return account
     },
 
     async listAccounts () {
@@ -254,8 +404,16 @@ export function createPostgresStore (options: PostgresStoreOptions): Store {
     },
 
     async putAccount (account) {
-      const rows = await query(SQL.putAccount, accountValues(account))
-      return { account: rowToAccount(rows[0]), created: rows[0].created === true }
+      const values = accountValues(account)
+      ownChanges++
+      accounts.delete(account.id)
+      try {
+        const rows = await query(SQL.putAccount, values)
+        return { account: rowToAccount(rows[0]), created: rows[0].created === true }
+      } finally {
+        ownChanges++
+        accounts.delete(account.id)
+      }
     },
 
     async ensureAccount (account) {
@@ -269,8 +427,16 @@ export function createPostgresStore (options: PostgresStoreOptions): Store {
     },
 
     async deleteAccount (id, at) {
-      const rows = await query(SQL.deleteAccount, [id, toIso(at ?? new Date())])
-      return Number(rows[0]?.n) > 0
+      const revokedAt = toIso(at ?? new Date())
+      ownChanges++
+      accounts.delete(id)
+      try {
+        const rows = await query(SQL.deleteAccount, [id, revokedAt])
+        return Number(rows[0]?.n) > 0
+      } finally {
+        ownChanges++
+        accounts.delete(id)
+      }
     },
 
     async getUsage (account, day, week) {
@@ -336,6 +502,11 @@ export function createPostgresStore (options: PostgresStoreOptions): Store {
       await query(SQL.touchKey, [id, toIso(at)])
     }
   }
+}
+
+/** Callers get their own copy: what they do with it cannot change the one kept in memory. */
+function copyAccount (a: Account): Account {
+  return { ...a, limits: { ...a.limits }, delays: { ...a.delays } }
 }
 
 function positiveInt (name: string, value: number): number {
