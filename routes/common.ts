@@ -1,10 +1,18 @@
-import { Type, type TSchema } from '@sinclair/typebox'
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { ACCOUNT_ID_PATTERN } from '../lib/quota-service.js'
 import { LIMIT_NAMES, WEEK_DAYS } from '../lib/types.js'
 
 /** A string enum that ajv reports as "must be one of a, b, c" (a Union of literals would say "anyOf"). */
 export function StringEnum<const T extends readonly string[]> (values: T, options: { description?: string, default?: T[number] } = {}) {
   return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options })
+}
+
+/**
+ * A nullable value as OpenAPI 3.0 writes it (`nullable: true`). A Union with Null would make
+ * fast-json-stringify run ajv on every answer to pick the branch; this serializes directly.
+ */
+export function Nullable<T extends TSchema> (schema: T) {
+  return Type.Unsafe<Static<T> | null>({ ...schema, nullable: true })
 }
 
 export const ErrorSchema = Type.Object({

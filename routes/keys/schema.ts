@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { AccountIdSchema, IsoTimestampSchema, StringEnum } from '../common.js'
+import { AccountIdSchema, IsoTimestampSchema, Nullable, StringEnum } from '../common.js'
 
 export const NewKeyBodySchema = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 100, description: 'What the key is for' }),
@@ -12,7 +12,7 @@ const KeyFields = {
   id: Type.String(),
   name: Type.String(),
   role: StringEnum(['admin', 'agent'] as const),
-  account: Type.Union([AccountIdSchema, Type.Null()]),
+  account: Nullable(AccountIdSchema),
   created_at: IsoTimestampSchema
 }
 
@@ -22,7 +22,7 @@ export const CreatedKeySchema = Type.Object({
 })
 
 export const KeyListSchema = Type.Object({
-  keys: Type.Array(Type.Object({ ...KeyFields, last_used_at: Type.Union([IsoTimestampSchema, Type.Null()]) }))
+  keys: Type.Array(Type.Object({ ...KeyFields, last_used_at: Nullable(IsoTimestampSchema) }))
 })
 
 export const KeyParamsSchema = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })

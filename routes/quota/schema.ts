@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { AccountIdSchema, IsoTimestampSchema, LimitNameSchema, LimitsSchema, MessageTypeSchema, StringEnum, UsageSchema } from '../common.js'
+import { AccountIdSchema, IsoTimestampSchema, LimitNameSchema, LimitsSchema, MessageTypeSchema, Nullable, StringEnum, UsageSchema } from '../common.js'
 
 export const AccountQuerySchema = Type.Object({
   account: Type.Optional(AccountIdSchema)
@@ -25,15 +25,15 @@ export const StatusSchema = Type.Object({
   timezone: Type.String(),
   limits: LimitsSchema,
   remaining: UsageSchema,
-  last_daily_reset: Type.Union([IsoTimestampSchema, Type.Null()]),
-  last_weekly_reset: Type.Union([IsoTimestampSchema, Type.Null()]),
+  last_daily_reset: Nullable(IsoTimestampSchema),
+  last_weekly_reset: Nullable(IsoTimestampSchema),
   next_daily_reset: IsoTimestampSchema,
   next_weekly_reset: IsoTimestampSchema
 })
 
 export const CheckSchema = Type.Object({
   can_send: Type.Boolean(),
-  delay_seconds: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'Seconds to wait before sending; null when it may not send' }),
+  delay_seconds: Nullable(Type.Integer({ minimum: 0, description: 'Seconds to wait before sending; null when it may not send' })),
   reason: Type.Optional(LimitNameSchema),
   retry_after_seconds: Type.Optional(Type.Integer({ minimum: 1 }))
 })
