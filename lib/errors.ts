@@ -27,6 +27,16 @@ export function storeUnavailable (cause: unknown): SellifyError {
   return new SellifyError(503, 'SELLIFY_STORE_UNAVAILABLE', 'Quota store unavailable; no send is allowed until it answers', { cause })
 }
 
+/** Await a store call; any failure of the store becomes a 503, so quota decisions fail closed. */
+export async function guardStore<T> (work: Promise<T>): Promise<T> {
+  try {
+    return await work
+  } catch (err) {
+    if (err instanceof SellifyError) throw err
+    throw storeUnavailable(err)
+  }
+}
+
 /** Invalid configuration, named by its variable. */
 export class ConfigError extends Error {
   readonly variable: string

@@ -1,4 +1,4 @@
-import { badRequest, notFound, SellifyError, storeUnavailable } from './errors.js'
+import { badRequest, guardStore, notFound } from './errors.js'
 import { digestKey, generateKey } from './keys.js'
 import type { Store } from './store/types.js'
 import type { ApiKeyRecord, Role } from './types.js'
@@ -9,15 +9,6 @@ export interface NewKeyRequest {
   account?: string
 }
 
-async function guarded<T> (work: Promise<T>): Promise<T> {
-  try {
-    return await work
-  } catch (err) {
-    if (err instanceof SellifyError) throw err
-    throw storeUnavailable(err)
-  }
-}
-
 /** Key management: secrets are generated here, returned once, and only their SHA-256 digest is stored. */
 export function createKeyService (options: { store: Store, now: () => Date }) {
   const { store, now } = options
@@ -25,19 +16,19 @@ export function createKeyService (options: { store: Store, now: () => Date }) {
     async create (req: NewKeyRequest): Promise<ApiKeyRecord & { key: string }> {
       if (req.role === 'agent' && req.account === undefined) throw badRequest('body/account is required for an agent key')
       if (req.role === 'admin' && req.account !== undefined) throw badRequest('body/account must be omitted for an admin key (admins act on every account)')
-      if (req.account !== undefined && await guarded(store.getAccount(req.account)) === null) {
+      if (req.account !== undefined && await guardStore(store.getAccount(req.account)) === null) {
         throw badRequest(`body/account ${JSON.stringify(req.account)} does not exist; create it with PUT /api/v1/accounts/${req.account} first`)
       }
       const { id, secret } = generateKey()
       const record: ApiKeyRecord = { id, name: req.name, role: req.role, account: req.account ?? null, created_at: now().toISOString(), last_used_at: null }
-      await guarded(store.createKey({ id, name: record.name, role: record.role, account: record.account, digest: digestKey(secret), created_at: record.created_at }))
+      await guardStore(store.createKey({ id, name: record.name, role: record.role, account: record.account, digest: digestKey(secret), created_at: record.created_at }))
       return { ...record, key: secret }
     },
     async list (): Promise<ApiKeyRecord[]> {
-      return await guarded(store.listKeys())
+      return await guardStore(store.listKeys())
     },
     async revoke (id: string): Promise<void> {
-      if (!await guarded(store.revokeKey(id, now().toISOString()))) throw notFound(`key ${JSON.stringify(id)} does not exist or is already revoked`, 'SELLIFY_UNKNOWN_KEY')
+      if (!await guardStore(store.revokeKey(id, now().toISOString()))) throw notFound(`key ${JSON.stringify(id)} does not exist or is already revoked`, 'SELLIFY_UNKNOWN_KEY')
     }
   }
 }

@@ -1,4 +1,4 @@
-import { badRequest, conflict, notFound, SellifyError, storeUnavailable } from './errors.js'
+import { badRequest, conflict, guardStore, notFound, storeUnavailable } from './errors.js'
 import { isValidTimeZone, lastDays, parseResetTime, periodsAt, type Periods } from './periods.js'
 import { firstExceeded, pacingDelay, remainingView, usageView, type UsageView } from './quota-rules.js'
 import type { ResetQuery, Store, UsagePair } from './store/types.js'
@@ -73,16 +73,6 @@ export type AccountInput = Partial<Omit<AccountConfig, 'limits' | 'delays'>> & {
   delays?: Partial<AccountConfig['delays']>
 }
 
-/** Run a store call; any failure of the store is a 503, so quota decisions fail closed. */
-async function guarded<T> (work: Promise<T>): Promise<T> {
-  try {
-    return await work
-  } catch (err) {
-    if (err instanceof SellifyError) throw err
-    throw storeUnavailable(err)
-  }
-}
-
 /** Seconds until `end`, at least 1 so a client never retries in a busy loop. */
 function secondsUntil (end: Date, now: Date): number {
   return Math.max(1, Math.ceil((end.getTime() - now.getTime()) / 1000))
@@ -115,7 +105,7 @@ export function createQuotaService (options: QuotaServiceOptions) {
     const hit = cache.get(id)
     // The cache lifetime is wall-clock on purpose: it bounds staleness, not quota time.
     if (hit !== undefined && hit.until > Date.now()) return hit.account
-    const account = await guarded(store.getAccount(id))
+    const account = await guardStore(store.getAccount(id))
     if (account === null) {
       cache.delete(id)
       return null
@@ -138,7 +128,7 @@ export function createQuotaService (options: QuotaServiceOptions) {
     assertAccountId(id)
     const found = await findAccount(id)
     if (found !== null) return found
-    const account = remember(await guarded(store.ensureAccount(newAccount(id, defaults))))
+    const account = remember(await guardStore(store.ensureAccount(newAccount(id, defaults))))
     emit({ type: 'accounts' })
     return account
   }
@@ -163,7 +153,7 @@ export function createQuotaService (options: QuotaServiceOptions) {
     const account = id === DEFAULT_ACCOUNT ? await ensureAccount(id) : await requireAccount(id)
     const at = now()
     const p = periodsAt(at, account)
-    const [usage, last] = await guarded(Promise.all([store.getUsage(account.id, p.day, p.week), store.lastResets(account.id)]))
+    const [usage, last] = await guardStore(Promise.all([store.getUsage(account.id, p.day, p.week), store.lastResets(account.id)]))
     const created = Date.parse(account.created_at)
     // An account's creation opens the period it is created in: that period needs no reset.
     const needs = (r: ResetRecord | null, period: string, start: Date): boolean =>
@@ -192,7 +182,7 @@ export function createQuotaService (options: QuotaServiceOptions) {
     const account = await sendAccount({ ...req, createMissing: false })
     const at = now()
     const p = periodsAt(at, account)
-    const usage = await guarded(store.getUsage(account.id, p.day, p.week))
+    const usage = await guardStore(store.getUsage(account.id, p.day, p.week))
     const limit = firstExceeded(usage, req.message_type, count, account.limits)
     if (limit !== null) return { can_send: false, delay_seconds: null, reason: limit, retry_after_seconds: retryAfter(limit, p, at) }
     return { can_send: true, delay_seconds: pacingDelay(account.delays, req.message_type, usage.day.messages, account.limits.messages_per_day, random) }
@@ -203,7 +193,7 @@ export function createQuotaService (options: QuotaServiceOptions) {
     const account = await sendAccount(req)
     const at = now()
     const p = periodsAt(at, account)
-    const result = await guarded(store.consume({
+    const result = await guardStore(store.consume({
       account: account.id, day: p.day, week: p.week, kind: req.message_type, count, mode: 'consume', limits: account.limits
     }))
     emit({ type: 'consume', kind: req.message_type, count, allowed: result.ok, ...(result.ok ? {} : { reason: result.limit }) })
@@ -228,7 +218,7 @@ export function createQuotaService (options: QuotaServiceOptions) {
     const count = countOf(req)
     const account = await sendAccount(req)
     const p = periodsAt(now(), account)
-    const result = await guarded(store.consume({
+    const result = await guardStore(store.consume({
       account: account.id, day: p.day, week: p.week, kind: req.message_type, count, mode: 'record', limits: account.limits
     }))
     // A record never refuses; a store that says otherwise is broken, and failing closed is the safe answer.
@@ -239,7 +229,7 @@ export function createQuotaService (options: QuotaServiceOptions) {
   async function accountsFor (id: string | undefined): Promise<Account[]> {
     if (id !== undefined) return [id === DEFAULT_ACCOUNT ? await ensureAccount(id) : await requireAccount(id)]
     await ensureAccount(DEFAULT_ACCOUNT)
-    return await guarded(store.listAccounts())
+    return await guardStore(store.listAccounts())
   }
 
   /** Manual reset: clears the current period's counters of one account, or of every account. */
@@ -249,7 +239,7 @@ export function createQuotaService (options: QuotaServiceOptions) {
     const timestamp = at.toISOString()
     for (const account of targets) {
       const p = periodsAt(at, account)
-      await guarded(store.recordReset({
+      await guardStore(store.recordReset({
         account: account.id, reset_type: type, source: 'manual', period: type === 'daily' ? p.day : p.week, timestamp
       }))
       emit({ type: 'reset', reset_type: type, source: 'manual', account: account.id })
@@ -264,7 +254,7 @@ export function createQuotaService (options: QuotaServiceOptions) {
   async function periodicReset (type: ResetType, source: Exclude<ResetSource, 'manual'>, options: { filter?: (a: Account) => boolean, lookaheadMs?: number } = {}): Promise<ResetRecord[]> {
     const { filter, lookaheadMs = 0 } = options
     await ensureAccount(DEFAULT_ACCOUNT)
-    const accounts = (await guarded(store.listAccounts())).filter((a) => filter === undefined || filter(a))
+    const accounts = (await guardStore(store.listAccounts())).filter((a) => filter === undefined || filter(a))
     const at = now()
     // A timer may fire a hair before the boundary it was set for: look a little ahead so the run
     // belongs to the period it was meant to open (never far enough to reach the next one).
@@ -275,7 +265,7 @@ export function createQuotaService (options: QuotaServiceOptions) {
       const [period, previous, start] = type === 'daily' ? [p.day, p.previousDay, p.dayStart] : [p.week, p.previousWeek, p.weekStart]
       // The period an account was created in began with the account; it has nothing to reset.
       if (Date.parse(account.created_at) >= start.getTime()) return
-      const r = await guarded(store.recordReset({
+      const r = await guardStore(store.recordReset({
         account: account.id, reset_type: type, source, period, previous_period: previous, timestamp: at.toISOString()
       }))
       if (r !== null) {
@@ -294,7 +284,7 @@ export function createQuotaService (options: QuotaServiceOptions) {
   async function history (id: string | undefined, days: number): Promise<{ days: Array<{ day: string } & PeriodUsage> }> {
     const account = id === undefined || id === DEFAULT_ACCOUNT ? await ensureAccount(id ?? DEFAULT_ACCOUNT) : await requireAccount(id)
     const keys = lastDays(periodsAt(now(), account).day, days)
-    const rows = await guarded(store.dayHistory(account.id, keys[0], keys[keys.length - 1]))
+    const rows = await guardStore(store.dayHistory(account.id, keys[0], keys[keys.length - 1]))
     const byDay = new Map(rows.map((r) => [r.day, r]))
     return {
       days: keys.map((day) => {
@@ -306,7 +296,7 @@ export function createQuotaService (options: QuotaServiceOptions) {
 
   async function listResets (query: ResetQuery): Promise<ResetRecord[]> {
     if (query.account !== undefined) assertAccountId(query.account)
-    return await guarded(store.listResets(query))
+    return await guardStore(store.listResets(query))
   }
 
   function resolveConfig (input: AccountInput, base: AccountConfig): AccountConfig {
@@ -329,13 +319,13 @@ export function createQuotaService (options: QuotaServiceOptions) {
     },
     async list (): Promise<Account[]> {
       await ensureAccount(DEFAULT_ACCOUNT)
-      return await guarded(store.listAccounts())
+      return await guardStore(store.listAccounts())
     },
     /** Full configuration: what is omitted takes the defaults (SPEC §5), not the previous values. */
     async put (id: string, input: AccountInput): Promise<{ account: Account, created: boolean }> {
       assertAccountId(id)
       const config = resolveConfig(input, defaults)
-      const result = await guarded(store.putAccount(newAccount(id, config)))
+      const result = await guardStore(store.putAccount(newAccount(id, config)))
       remember(result.account)
       emit({ type: 'accounts' })
       return result
@@ -344,7 +334,7 @@ export function createQuotaService (options: QuotaServiceOptions) {
       assertAccountId(id)
       if (id === DEFAULT_ACCOUNT) throw conflict('the default account cannot be deleted', 'SELLIFY_DEFAULT_ACCOUNT')
       cache.delete(id)
-      if (!await guarded(store.deleteAccount(id, now().toISOString()))) throw notFound(`account ${JSON.stringify(id)} does not exist`, 'SELLIFY_UNKNOWN_ACCOUNT')
+      if (!await guardStore(store.deleteAccount(id, now().toISOString()))) throw notFound(`account ${JSON.stringify(id)} does not exist`, 'SELLIFY_UNKNOWN_ACCOUNT')
       emit({ type: 'accounts' })
     }
   }
@@ -367,7 +357,7 @@ export function createQuotaService (options: QuotaServiceOptions) {
     /** Today's and this week's counters, for metrics. */
     async usageOf (account: Account): Promise<UsagePair> {
       const p = periodsAt(now(), account)
-      return await guarded(store.getUsage(account.id, p.day, p.week))
+      return await guardStore(store.getUsage(account.id, p.day, p.week))
     }
   }
 }

@@ -39,6 +39,18 @@ function consumeInput (account: string, kind: Kind, count: number, limits: Parti
   return { account, day: DAY, week: WEEK, kind, count, mode: 'consume', limits: { ...BIG, ...limits }, ...extra }
 }
 
+/** A one-text consume of `account` with the SPEC defaults (limit 100 a day), for the backend-specific tests. */
+export const input = (account: string, extra: Partial<ConsumeInput> = {}): ConsumeInput => ({
+  account,
+  day: '2026-01-18',
+  week: '2026-W03',
+  kind: 'text',
+  count: 1,
+  mode: 'consume',
+  limits: { messages_per_day: 100, messages_per_week: 1000, images_per_day: 50, videos_per_week: 20 },
+  ...extra
+})
+
 const usage = (messages: number, images = 0, videos = 0): { messages: number, images: number, videos: number } => ({ messages, images, videos })
 
 export function storeContract (t: Test, harness: StoreHarness): void {

@@ -4,23 +4,12 @@ import { randomBytes } from 'node:crypto'
 import { createPostgresStore, type PostgresStoreOptions } from '../../lib/store/postgres.js'
 import { createStore } from '../../lib/store/index.js'
 import { POSTGRES_MIGRATIONS } from '../../lib/store/postgres-migrations.js'
-import type { ConsumeInput, Store } from '../../lib/store/types.js'
-import { storeContract } from './store-contract.js'
+import type { Store } from '../../lib/store/types.js'
+import { input, storeContract } from './store-contract.js'
 
 const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const shownUrl = url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
 const schema = `sellify_test_${randomBytes(6).toString('hex')}`
-
-const input = (account: string, extra: Partial<ConsumeInput> = {}): ConsumeInput => ({
-  account,
-  day: '2026-01-18',
-  week: '2026-W03',
-  kind: 'text',
-  count: 1,
-  mode: 'consume',
-  limits: { messages_per_day: 100, messages_per_week: 1000, images_per_day: 50, videos_per_week: 20 },
-  ...extra
-})
 
 async function reachable (): Promise<Error | null> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 })

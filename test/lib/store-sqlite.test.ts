@@ -7,8 +7,7 @@ import { Worker } from 'node:worker_threads'
 import { createSqliteStore, type SqliteStore } from '../../lib/store/sqlite.js'
 import { createStore } from '../../lib/store/index.js'
 import { SQLITE_MIGRATIONS } from '../../lib/store/sqlite-migrations.js'
-import type { ConsumeInput } from '../../lib/store/types.js'
-import { storeContract } from './store-contract.js'
+import { input, storeContract } from './store-contract.js'
 
 const dir = t.testdir({})
 const file = join(dir, 'contract.db')
@@ -18,17 +17,6 @@ async function openStore (path = file, busyTimeoutMs?: number): Promise<SqliteSt
   await store.migrate()
   return store
 }
-
-const input = (account: string, extra: Partial<ConsumeInput> = {}): ConsumeInput => ({
-  account,
-  day: '2026-01-18',
-  week: '2026-W03',
-  kind: 'text',
-  count: 1,
-  mode: 'consume',
-  limits: { messages_per_day: 100, messages_per_week: 1000, images_per_day: 50, videos_per_week: 20 },
-  ...extra
-})
 
 t.test('contract', async (t) => {
   storeContract(t, { open: () => openStore() })
