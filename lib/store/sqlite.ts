@@ -248,6 +248,17 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
     return write(run, isolated)
   }
 
+  /** An account write whose row values are checked before it is queued (a bad account rejects alone). */
+  function accountWrite<T> (account: Account, run: (values: Array<string | number>) => T): Promise<T> {
+    let values: Array<string | number>
+    try {
+      values = accountValues(account)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return write(() => run(values))
+  }
+
   const usage = (account: string, period: string): PeriodUsage => rowToUsage(getRow(SQL.getUsage, account, period))
 
   function applyConsume (input: ConsumeInput): ConsumeResult {
@@ -342,34 +353,18 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
 
     listAccounts: () => direct(() => allRows(SQL.listAccounts).map(rowToAccount)),
 
-    putAccount (account) {
-      let values: Array<string | number>
-      try {
-        values = accountValues(account)
-      } catch (err) {
-        return Promise.reject(err)
-      }
-      return write(() => {
-        const created = getRow(SQL.getAccount, account.id) === undefined
-        accounts.delete(account.id)
-        st(SQL.upsertAccount).run(...values)
-        return { account: rowToAccount(getRow(SQL.getAccount, account.id) as Row), created }
-      })
-    },
+    putAccount: (account) => accountWrite(account, (values) => {
+      const created = getRow(SQL.getAccount, account.id) === undefined
+      accounts.delete(account.id)
+      st(SQL.upsertAccount).run(...values)
+      return { account: rowToAccount(getRow(SQL.getAccount, account.id) as Row), created }
+    }),
 
-    ensureAccount (account) {
-      let values: Array<string | number>
-      try {
-        values = accountValues(account)
-      } catch (err) {
-        return Promise.reject(err)
-      }
-      return write(() => {
-        accounts.delete(account.id)
-        st(SQL.insertAccount).run(...values)
-        return rowToAccount(getRow(SQL.getAccount, account.id) as Row)
-      })
-    },
+    ensureAccount: (account) => accountWrite(account, (values) => {
+      accounts.delete(account.id)
+      st(SQL.insertAccount).run(...values)
+      return rowToAccount(getRow(SQL.getAccount, account.id) as Row)
+    }),
 
     deleteAccount (id, at) {
       let revokedAt: string
