@@ -60,18 +60,25 @@ export async function call (app: FastifyInstance, method: 'GET' | 'POST' | 'PUT'
  * Whether the PostgreSQL tests run: yes when a server answers; otherwise skipped with a notice,
  * except under CI=true where an unreachable PostgreSQL is a failure (SPEC §3).
  */
-export async function postgresReachable (): Promise<boolean> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 })
+/** Why PostgreSQL at PG_URL does not answer, or null when it does. */
+export async function postgresError (url = PG_URL): Promise<Error | null> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 })
   try {
     await client.connect()
     await client.query('SELECT 1')
-    return true
+    return null
   } catch (err) {
-    if (process.env.CI === 'true') throw new Error(`PostgreSQL is required under CI=true but ${PG_URL} did not answer: ${String(err)}`)
-    return false
+    return err as Error
   } finally {
     await client.end().catch(() => {})
   }
+}
+
+export async function postgresReachable (): Promise<boolean> {
+  const err = await postgresError()
+  if (err === null) return true
+  if (process.env.CI === 'true') throw new Error(`PostgreSQL is required under CI=true but ${PG_URL} did not answer: ${String(err)}`)
+  return false
 }
 
 /** For `t.test(name, { skip: await pgSkip() }, fn)`: false when PostgreSQL answers, else the notice to show. */

@@ -6,25 +6,13 @@ import { createStore } from '../../lib/store/index.js'
 import { POSTGRES_MIGRATIONS } from '../../lib/store/postgres-migrations.js'
 import type { Store } from '../../lib/store/types.js'
 import { input, storeContract } from './store-contract.js'
+import { postgresError } from '../helper.js'
 
 const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const shownUrl = url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
 const schema = `sellify_test_${randomBytes(6).toString('hex')}`
 
-async function reachable (): Promise<Error | null> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 })
-  try {
-    await client.connect()
-    await client.query('SELECT 1')
-    return null
-  } catch (err) {
-    return err as Error
-  } finally {
-    await client.end().catch(() => {})
-  }
-}
-
-const unreachable = await reachable()
+const unreachable = await postgresError(url)
 if (unreachable !== null) {
   const message = `PostgreSQL unreachable at ${shownUrl} (${unreachable.message})`
   if (process.env.CI === 'true') {
