@@ -1,44 +1,54 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import config, { type SellifyOptions } from './plugins/config.js'
-import storage from './plugins/storage.js'
-import errors from './plugins/errors.js'
-import auth from './plugins/auth.js'
-import rateLimit from './plugins/rate-limit.js'
-import quota from './plugins/quota.js'
-import scheduler from './plugins/scheduler.js'
-import metrics from './plugins/metrics.js'
-import openapi from './plugins/openapi.js'
+import config, { type SellifyOptions } from './plugins/app/config.js'
+import storage from './plugins/app/storage.js'
+import metrics from './plugins/app/metrics.js'
+import httpContract from './plugins/app/http-contract.js'
+import auth from './plugins/app/auth.js'
+import httpMetrics from './plugins/app/http-metrics.js'
+import schedule from './plugins/external/schedule.js'
+import rateLimit from './plugins/external/rate-limit.js'
+import swagger from './plugins/external/swagger.js'
+import accounts from './plugins/engines/accounts.js'
+import resets from './plugins/engines/resets.js'
+import quota from './plugins/engines/quota.js'
+import keys from './plugins/engines/keys.js'
 import routes from './routes/index.js'
 
-export type { SellifyOptions } from './plugins/config.js'
-export type { QuotaService } from './lib/quota-service.js'
-export type { Store } from './lib/store/types.js'
+export type { SellifyOptions, SellifyEngines } from './plugins/app/config.js'
+export type { QuotaApi } from './plugins/engines/quota.js'
+export type { QuotaService } from './lib/quota/service.js'
+export type { Store } from './lib/store/contract.js'
 
 /**
  * Everything that answers HTTP lives in one encapsulated scope: its error handler, JSON-only parsers,
  * auth and rate limit hooks and OpenAPI document apply to Sellify's routes only, under the host's prefix.
  */
 async function sellifyScope (fastify: FastifyInstance): Promise<void> {
-  await fastify.register(errors)
+  await fastify.register(httpContract)
   await fastify.register(auth)
   await fastify.register(rateLimit)
-  await fastify.register(metrics)
-  await fastify.register(openapi)
+  await fastify.register(httpMetrics)
+  await fastify.register(swagger)
   await fastify.register(routes)
 }
 
 /**
- * The root plugin. Unlike the demo app's root it is a `fastify-plugin`, because SPEC §9 promises the host
- * `app.quota` after `app.register(sellify)`: config, store and the quota engine decorate the host instance,
- * while the HTTP side stays encapsulated above (and mounted under `opts.prefix`, which a fastify-plugin
- * would otherwise ignore).
+ * The root plugin. Unlike the demo app's root it is a `fastify-plugin`, because the embedding API promises
+ * the host `app.quota` (and `app.sellify`) after `app.register(sellify)`: configuration, store and engines
+ * decorate the host instance, while the HTTP side stays encapsulated above (and mounted under `opts.prefix`,
+ * which a fastify-plugin would otherwise ignore). Order: config → storage → metrics registry → engines
+ * (each after the engines it uses) → HTTP scope (docs/architecture.md).
  */
 async function sellify (fastify: FastifyInstance, opts: SellifyOptions): Promise<void> {
   await fastify.register(config, opts)
   await fastify.register(storage)
+  await fastify.register(metrics)
+  await fastify.register(schedule)
+  await fastify.register(accounts)
+  await fastify.register(resets)
   await fastify.register(quota)
-  await fastify.register(scheduler)
+  await fastify.register(keys)
   await fastify.register(sellifyScope, { prefix: opts.prefix ?? '' })
 }
 

@@ -2,11 +2,11 @@ import Fastify from 'fastify'
 import closeWithGrace from 'close-with-grace'
 import { randomUUID } from 'node:crypto'
 import sellify from './app.js'
-import { ConfigError } from './lib/errors.js'
-import { loadConfig, type Config } from './lib/config.js'
-import { loggerOptions } from './plugins/logger-options.js'
+import { ConfigError } from './lib/shared/errors.js'
+import { loadConfig, type Config } from './lib/config/config.js'
+import { loggerOptions } from './lib/shared/logger-options.js'
 
-export function buildServer (config: Config) {
+function buildServer (config: Config) {
   return Fastify({
     // Never let a key reach the logs, whatever a serializer or a plugin decides to log.
     logger: loggerOptions(config.logLevel),

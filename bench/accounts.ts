@@ -5,8 +5,9 @@
 import Database from 'better-sqlite3'
 import pg from 'pg'
 import { createPostgresStore, createSqliteStore, type Store } from '../lib/store/index.js'
-import { ACCOUNT_COLUMNS, accountValues } from '../lib/store/common.js'
-import type { Account } from '../lib/types.js'
+import { ACCOUNT_COLUMNS, accountValues } from '../lib/store/sql/rows.js'
+import { putAccountOp } from '../lib/accounts/store.js'
+import type { Account } from '../lib/accounts/types.js'
 import type { Ledger } from './load.js'
 import { LOOSE_LIMIT, PEER_TABLE } from './constants.js'
 
@@ -52,7 +53,7 @@ export async function seedSellify (where: Where, ledger: Ledger): Promise<void> 
       created_at
     }))
     if (where.store === 'sqlite') {
-      await Promise.all(accounts.map((a) => store.putAccount(a)))
+      await Promise.all(accounts.map((a) => store.commit([putAccountOp(a)])))
       return
     }
     const columns = ACCOUNT_COLUMNS.map((_, c) => accounts.map((a) => accountValues(a)[c]))

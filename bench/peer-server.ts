@@ -14,7 +14,7 @@ import pg from 'pg'
 import { Type, type Static } from '@sinclair/typebox'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { RateLimiterPostgres, RateLimiterRes, RateLimiterSQLite, RateLimiterUnion, type RateLimiterAbstract } from 'rate-limiter-flexible'
-import { ACCOUNT_ID_PATTERN } from '../lib/quota-service.js'
+import { ACCOUNT_ID_PATTERN } from '../lib/accounts/types.js'
 import { LOOSE_LIMIT, PEER_TABLE, TIGHT_LIMIT, TIGHT_PREFIX } from './constants.js'
 
 const DAY_S = 86_400

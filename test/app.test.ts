@@ -20,7 +20,7 @@ t.test('GET /health and /api/v1/health are public and describe the service', asy
 
 t.test('health is 503 unhealthy when the store does not answer', async (t) => {
   const app = await build(t)
-  await app.sellifyStore.close()
+  await app.sellify.store.close()
   const res = await call(app, 'GET', '/health', undefined, null)
   t.equal(res.statusCode, 503)
   t.match(res.json(), { status: 'unhealthy', service: 'sellify-core', store: 'sqlite' })
@@ -90,7 +90,7 @@ t.test('unexpected errors: logged with the request id, answered with a generic 5
 t.test('a store failure fails closed: check and consume answer 503, never allowed', async (t) => {
   const app = await build(t)
   t.equal((await call(app, 'POST', '/api/v1/quota/consume', { message_type: 'text' })).json().allowed, true)
-  await app.sellifyStore.close()
+  await app.sellify.store.close()
   for (const url of ['/api/v1/quota/check', '/api/v1/quota/consume', '/api/v1/quota/record']) {
     const res = await call(app, 'POST', url, { message_type: 'text' })
     t.equal(res.statusCode, 503, url)

@@ -4,13 +4,14 @@
  */
 import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { createPostgresStore } from './postgres.js'
-import { createSqliteStore } from './sqlite.js'
-import type { Store } from './types.js'
+import type { Store } from './contract.js'
+import { createPostgresStore } from './postgres/index.js'
+import { createSqliteStore } from './sqlite/index.js'
 
-export type * from './types.js'
-export { createSqliteStore, type SqliteStore, type SqliteStoreOptions } from './sqlite.js'
-export { createPostgresStore, type PostgresStoreOptions } from './postgres.js'
+export type * from './contract.js'
+export { createSqliteStore, type SqliteStore, type SqliteStoreOptions } from './sqlite/index.js'
+export { createPostgresStore, type PostgresStoreOptions } from './postgres/index.js'
+export { failClosed } from './fail-closed.js'
 
 export const DEFAULT_SQLITE_PATH = './data/sellify.db'
 

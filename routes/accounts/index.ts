@@ -1,13 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { scopedAccount } from '../../plugins/auth.js'
-import { AUTH_ERRORS, BODY_ERRORS, errorResponses } from '../common.js'
+import { scopedAccount } from '../../lib/keys/policy.js'
+import { AUTH_ERRORS, BODY_ERRORS, errorResponses } from '../common/schema.js'
 import { AccountBodySchema, AccountListSchema, AccountParamsSchema, AccountSchema } from './schema.js'
 
 const tags = ['accounts']
 
 const accounts: FastifyPluginAsyncTypebox = async function accountRoutes (fastify) {
-  const service = fastify.quota.accounts
+  const service = fastify.sellify.accounts
 
   fastify.get('', {
     config: { access: 'admin' },
@@ -21,7 +21,7 @@ const accounts: FastifyPluginAsyncTypebox = async function accountRoutes (fastif
       params: AccountParamsSchema,
       response: { 200: AccountSchema, ...errorResponses(400, 404, 503, ...AUTH_ERRORS) }
     }
-  }, async (request) => await service.get(scopedAccount(request, request.params.account) ?? request.params.account))
+  }, async (request) => await service.get(scopedAccount(request.principal, request.params.account) ?? request.params.account))
 
   fastify.put('/:account', {
     config: { access: 'admin' },

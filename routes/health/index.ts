@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { readPackage } from '../../lib/version.js'
+import { readPackage } from '../../lib/shared/version.js'
 
 export const HealthSchema = Type.Object({
   status: StringLiteral('healthy', 'unhealthy'),
@@ -18,7 +18,7 @@ function StringLiteral (...values: string[]) {
 const PING_TTL_MS = 1000
 
 const health: FastifyPluginAsyncTypebox = async function health (fastify) {
-  const store = fastify.sellifyStore
+  const store = fastify.sellify.store
   const { version } = readPackage()
   const started = Date.now()
   let last: { ok: boolean, at: number } | undefined

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { AUTH_ERRORS, BODY_ERRORS, errorResponses } from '../common.js'
+import { AUTH_ERRORS, BODY_ERRORS, errorResponses } from '../common/schema.js'
 import { CreatedKeySchema, KeyListSchema, KeyParamsSchema, NewKeyBodySchema } from './schema.js'
 
 const tags = ['keys']
 
 const keys: FastifyPluginAsyncTypebox = async function keyRoutes (fastify) {
-  const service = fastify.apiKeys
+  const service = fastify.sellify.keys
   const config = { access: 'admin' as const }
 
   fastify.post('', {

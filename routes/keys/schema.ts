@@ -1,9 +1,10 @@
+import { ROLES } from '../../lib/keys/types.js'
 import { Type, type Static } from '@sinclair/typebox'
-import { AccountIdSchema, IsoTimestampSchema, Nullable, StringEnum } from '../common.js'
+import { AccountIdSchema, IsoTimestampSchema, Nullable, StringEnum } from '../common/schema.js'
 
 export const NewKeyBodySchema = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 100, description: 'What the key is for' }),
-  role: StringEnum(['admin', 'agent'] as const),
+  role: StringEnum(ROLES),
   account: Type.Optional(AccountIdSchema)
 }, { additionalProperties: false })
 export type NewKeyBody = Static<typeof NewKeyBodySchema>
@@ -11,7 +12,7 @@ export type NewKeyBody = Static<typeof NewKeyBodySchema>
 const KeyFields = {
   id: Type.String(),
   name: Type.String(),
-  role: StringEnum(['admin', 'agent'] as const),
+  role: StringEnum(ROLES),
   account: Nullable(AccountIdSchema),
   created_at: IsoTimestampSchema
 }

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { errorResponses } from '../common.js'
+import { errorResponses } from '../common/schema.js'
 
 /** Prometheus scrape endpoint: public by default, admin-only with SELLIFY_METRICS_PUBLIC=false. */
 const metrics: FastifyPluginAsyncTypebox = async function metricsRoute (fastify) {
-  const { metricsPublic } = fastify.sellifyConfig
-  const register = fastify.sellifyMetrics
+  const { metricsPublic } = fastify.sellify.config
+  const register = fastify.sellify.metrics
   fastify.get('/metrics', {
     config: { access: metricsPublic ? 'public' : 'admin' },
     schema: {

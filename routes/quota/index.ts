@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
-import { scopedAccount } from '../../plugins/auth.js'
-import { AUTH_ERRORS, BODY_ERRORS, errorResponses } from '../common.js'
+import { scopedAccount } from '../../lib/keys/policy.js'
+import { AUTH_ERRORS, BODY_ERRORS, errorResponses } from '../common/schema.js'
 import {
   AccountQuerySchema, CheckSchema, ConsumeSchema, HistoryQuerySchema, HistorySchema, RecordSchema, ResetBodySchema,
   ResetResultSchema, ResetsQuerySchema, ResetsSchema, SendBodySchema, StatusSchema, type SendBody
@@ -14,13 +14,14 @@ function sendRequest (request: FastifyRequest, body: SendBody) {
   return {
     message_type: body.message_type,
     count: body.count,
-    account: scopedAccount(request, body.account),
+    account: scopedAccount(request.principal, body.account),
     createMissing: request.principal?.role === 'admin'
   }
 }
 
 const quota: FastifyPluginAsyncTypebox = async function quotaRoutes (fastify) {
-  const service = fastify.quota
+  const service = fastify.sellify.quota
+  const resets = fastify.sellify.resets
 
   fastify.get('/status', {
     schema: {
@@ -29,7 +30,7 @@ const quota: FastifyPluginAsyncTypebox = async function quotaRoutes (fastify) {
       querystring: AccountQuerySchema,
       response: { 200: StatusSchema, ...errorResponses(400, 404, 503, ...AUTH_ERRORS) }
     }
-  }, async (request) => await service.status(scopedAccount(request, request.query.account)))
+  }, async (request) => await service.status(scopedAccount(request.principal, request.query.account)))
 
   fastify.post('/check', {
     schema: {
@@ -69,7 +70,7 @@ const quota: FastifyPluginAsyncTypebox = async function quotaRoutes (fastify) {
       }
     }, async (request) => {
       const account = request.body?.account
-      return type === 'daily' ? await service.resetDaily(account) : await service.resetWeekly(account)
+      return type === 'daily' ? await resets.resetDaily(account) : await resets.resetWeekly(account)
     })
   }
 
@@ -81,7 +82,7 @@ const quota: FastifyPluginAsyncTypebox = async function quotaRoutes (fastify) {
       querystring: ResetsQuerySchema,
       response: { 200: ResetsSchema, ...errorResponses(400, 503, ...AUTH_ERRORS) }
     }
-  }, async (request) => ({ resets: await service.listResets(request.query) }))
+  }, async (request) => ({ resets: await resets.list(request.query) }))
 
   fastify.get('/history', {
     schema: {
@@ -90,7 +91,7 @@ const quota: FastifyPluginAsyncTypebox = async function quotaRoutes (fastify) {
       querystring: HistoryQuerySchema,
       response: { 200: HistorySchema, ...errorResponses(400, 404, 503, ...AUTH_ERRORS) }
     }
-  }, async (request) => await service.history(scopedAccount(request, request.query.account), request.query.days))
+  }, async (request) => await service.history(scopedAccount(request.principal, request.query.account), request.query.days))
 }
 
 export default quota

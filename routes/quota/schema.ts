@@ -1,5 +1,6 @@
+import { RESET_SOURCES, RESET_TYPES } from '../../lib/resets/types.js'
 import { Type, type Static } from '@sinclair/typebox'
-import { AccountIdSchema, IsoTimestampSchema, LimitNameSchema, LimitsSchema, MessageTypeSchema, Nullable, StringEnum, UsageSchema } from '../common.js'
+import { AccountIdSchema, IsoTimestampSchema, LimitNameSchema, LimitsSchema, MessageTypeSchema, Nullable, StringEnum, UsageSchema } from '../common/schema.js'
 
 export const AccountQuerySchema = Type.Object({
   account: Type.Optional(AccountIdSchema)
@@ -58,7 +59,7 @@ export const ResetBodySchema = Type.Object({
 export type ResetBody = Static<typeof ResetBodySchema>
 
 export const ResetResultSchema = Type.Object({
-  reset_type: StringEnum(['daily', 'weekly'] as const),
+  reset_type: StringEnum(RESET_TYPES),
   timestamp: IsoTimestampSchema,
   accounts: Type.Array(AccountIdSchema)
 })
@@ -71,7 +72,7 @@ const PeriodUsageSchema = Type.Object({
 
 export const ResetsQuerySchema = Type.Object({
   account: Type.Optional(AccountIdSchema),
-  reset_type: Type.Optional(StringEnum(['daily', 'weekly'] as const)),
+  reset_type: Type.Optional(StringEnum(RESET_TYPES)),
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
   before: Type.Optional(Type.Integer({ minimum: 1, description: 'Only resets with a lower id (the last id of the previous page)' }))
 })
@@ -81,8 +82,8 @@ export const ResetsSchema = Type.Object({
   resets: Type.Array(Type.Object({
     id: Type.Integer(),
     account: AccountIdSchema,
-    reset_type: StringEnum(['daily', 'weekly'] as const),
-    source: StringEnum(['schedule', 'catch-up', 'manual'] as const),
+    reset_type: StringEnum(RESET_TYPES),
+    source: StringEnum(RESET_SOURCES),
     period: Type.String({ examples: ['2026-01-18', '2026-W03'] }),
     timestamp: IsoTimestampSchema,
     before: PeriodUsageSchema

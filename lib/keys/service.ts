@@ -1,0 +1,98 @@
+import type { AccountReads } from '../accounts/store.js'
+import type { Clock } from '../shared/clock.js'
+import { InvalidKeyRequest, UnknownKey } from './errors.js'
+import { BOOTSTRAP_KEY_ID, digestKey, generateKey, sameDigest } from './secrets.js'
+import { createKeyOp, revokeKeyOp, touchKeyOp, type KeyStore } from './store.js'
+import type { ApiKeyRecord, Principal, Role } from './types.js'
+
+/**
+ * How long a key lookup is trusted. Revocation must reach every instance within 5 s (README, "Keys");
+ * 2 s leaves room for a slow store. This instance forgets a key it revokes at once.
+ */
+const KEY_CACHE_MS = 2000
+const KEY_CACHE_MAX = 10_000
+/** last_used_at is written at most this often per key, so a busy key does not write on every request. */
+const TOUCH_EVERY_MS = 60_000
+
+export interface NewKeyRequest {
+  name: string
+  role: Role
+  account?: string
+}
+
+export interface KeyServiceOptions {
+  store: KeyStore & Pick<AccountReads, 'getAccount'>
+  /** The bootstrap admin key (configuration); never stored. */
+  bootstrapKey: string
+  now: Clock
+  /** Where a failed last_used_at write is reported (it never fails a request). */
+  onTouchError?: (err: unknown, key: string) => void
+}
+
+/**
+ * API keys: secrets are generated here, returned once, and only their SHA-256 digest is stored and compared
+ * (in constant time). Lookups are cached briefly, unknown keys included, in a bounded map.
+ */
+export function createKeyService (options: KeyServiceOptions) {
+  const { store, now, onTouchError } = options
+  const bootstrap = digestKey(options.bootstrapKey)
+  const cache = new Map<string, { principal: Principal | null, until: number }>()
+  const touched = new Map<string, number>()
+
+  return {
+    /** The principal of a secret, or null for an unknown or revoked key. */
+    async authenticate (secret: string): Promise<Principal | null> {
+      const digest = digestKey(secret)
+      if (sameDigest(digest, bootstrap)) return { id: BOOTSTRAP_KEY_ID, role: 'admin', account: null }
+      const cacheKey = digest.toString('hex')
+      const hit = cache.get(cacheKey)
+      // Wall-clock on purpose: it bounds staleness, not quota time.
+      if (hit !== undefined && hit.until > Date.now()) return hit.principal
+      const stored = await store.findKeyByDigest(digest)
+      const principal = stored !== null && stored.revoked_at === null ? { id: stored.id, role: stored.role, account: stored.account } : null
+      if (cache.size >= KEY_CACHE_MAX) cache.clear()
+      cache.set(cacheKey, { principal, until: Date.now() + KEY_CACHE_MS })
+      return principal
+    },
+
+    /** Note the key's use (at most once a minute per key); never waits, never fails the request. */
+    touch (principal: Principal): void {
+      if (principal.id === BOOTSTRAP_KEY_ID) return
+      const at = now()
+      const last = touched.get(principal.id)
+      if (last !== undefined && at.getTime() - last < TOUCH_EVERY_MS) return
+      touched.set(principal.id, at.getTime())
+      store.commit([touchKeyOp(principal.id, at.toISOString())]).catch((err: unknown) => { onTouchError?.(err, principal.id) })
+    },
+
+    /** Forget every cached lookup (an account deleted: its agent keys were revoked in the store). */
+    forget (): void {
+      cache.clear()
+    },
+
+    async create (req: NewKeyRequest): Promise<ApiKeyRecord & { key: string }> {
+      if (req.role === 'agent' && req.account === undefined) throw InvalidKeyRequest('body/account is required for an agent key')
+      if (req.role === 'admin' && req.account !== undefined) throw InvalidKeyRequest('body/account must be omitted for an admin key (admins act on every account)')
+      if (req.account !== undefined && await store.getAccount(req.account) === null) {
+        throw InvalidKeyRequest(`body/account ${JSON.stringify(req.account)} does not exist; create it with PUT /api/v1/accounts/${req.account} first`)
+      }
+      const { id, secret } = generateKey()
+      const record: ApiKeyRecord = { id, name: req.name, role: req.role, account: req.account ?? null, created_at: now().toISOString(), last_used_at: null }
+      await store.commit([createKeyOp({ id, name: record.name, role: record.role, account: record.account, digest: digestKey(secret), created_at: record.created_at })])
+      return { ...record, key: secret }
+    },
+
+    async list (): Promise<ApiKeyRecord[]> {
+      return await store.listKeys()
+    },
+
+    async revoke (id: string): Promise<void> {
+      const [revoked] = await store.commit([revokeKeyOp(id, now().toISOString())])
+      if (!revoked) throw UnknownKey(id)
+      // This instance refuses the key at once; others within KEY_CACHE_MS.
+      cache.clear()
+    }
+  }
+}
+
+export type KeyService = ReturnType<typeof createKeyService>

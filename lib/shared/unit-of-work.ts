@@ -1,0 +1,27 @@
+/**
+ * The unit of work (docs/architecture.md): an engine's rules describe what to write as data, a plan of
+ * operations, and the store commits the whole plan in one transaction or none of it. Every write goes
+ * through `commit`, so a later plan that spans engines (a decision: its messages, conversation, quota,
+ * alert and audit record) is the same call with more operations in it.
+ *
+ * Each engine declares its operations in its own `store.ts` as `WriteOp<'engine.verb', Result>`; the
+ * result type rides along, so `commit` answers a typed tuple, one result per operation in plan order.
+ */
+export interface WriteOp<Name extends string = string, Result = unknown> {
+  readonly op: Name
+  /** Never set: carries the result type of the operation for `Results`. */
+  readonly __result?: Result
+}
+
+export type ResultOf<O> = O extends WriteOp<string, infer R> ? R : never
+
+/** One result per operation of the plan, in order. */
+export type Results<P extends readonly WriteOp[]> = { -readonly [K in keyof P]: ResultOf<P[K]> }
+
+/**
+ * Applies a plan: every operation, in order, in one transaction; durable (committed, on disk) when the
+ * promise resolves; when any operation fails, nothing of the plan was kept and the promise rejects.
+ */
+export interface UnitOfWork<O extends WriteOp = WriteOp> {
+  commit: <const P extends readonly O[]> (plan: P) => Promise<Results<P>>
+}

@@ -1,0 +1,282 @@
+/**
+ * PostgreSQL schema, as an ordered list of numbered migrations. Applied versions are recorded in
+ * `schema_migrations`; a migration, once released, is never edited: add a new one instead.
+ * Names are unqualified: every connection of the store has the store's schema as its search_path.
+ */
+import type { Migration } from '../sql/migrate.js'
+
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+CREATE TABLE accounts (
+  id text PRIMARY KEY,
+  timezone text NOT NULL,
+  reset_time text NOT NULL,
+  week_start text NOT NULL,
+  messages_per_day bigint NOT NULL CHECK (messages_per_day >= 0),
+  messages_per_week bigint NOT NULL CHECK (messages_per_week >= 0),
+  images_per_day bigint NOT NULL CHECK (images_per_day >= 0),
+  videos_per_week bigint NOT NULL CHECK (videos_per_week >= 0),
+  min_delay_seconds double precision NOT NULL,
+  max_delay_seconds double precision NOT NULL,
+  media_delay_seconds double precision NOT NULL,
+  created_at timestamptz NOT NULL
+);
+
+-- period is a day key (YYYY-MM-DD, 10 characters) or a week key (YYYY-Www, 8 characters).
+-- No foreign key to accounts: counting must not depend on the account row (and it would add a
+-- KEY SHARE lock on the account to every insert); deleteAccount removes the rows explicitly.
+-- Counter updates never change an indexed column, so free space on the page lets them stay HOT.
+CREATE TABLE usage (
+  account text NOT NULL,
+  period text NOT NULL,
+  messages bigint NOT NULL DEFAULT 0 CHECK (messages >= 0),
+  images bigint NOT NULL DEFAULT 0 CHECK (images >= 0),
+  videos bigint NOT NULL DEFAULT 0 CHECK (videos >= 0),
+  PRIMARY KEY (account, period)
+) WITH (fillfactor = 70);
+
+-- The exactly-once ledger: one row per (account, reset_type, period) that had a reset.
+CREATE TABLE reset_periods (
+  account text NOT NULL,
+  reset_type text NOT NULL CHECK (reset_type IN ('daily', 'weekly')),
+  period text NOT NULL,
+  PRIMARY KEY (account, reset_type, period)
+);
+
+CREATE TABLE resets (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  account text NOT NULL,
+  reset_type text NOT NULL CHECK (reset_type IN ('daily', 'weekly')),
+  source text NOT NULL CHECK (source IN ('schedule', 'catch-up', 'manual')),
+  period text NOT NULL,
+  timestamp timestamptz NOT NULL,
+  before_messages bigint NOT NULL,
+  before_images bigint NOT NULL,
+  before_videos bigint NOT NULL
+);
+CREATE INDEX resets_account_type_id ON resets (account, reset_type, id);
+CREATE INDEX resets_type_id ON resets (reset_type, id);
+
+CREATE TABLE api_keys (
+  id text PRIMARY KEY,
+  name text NOT NULL,
+  role text NOT NULL CHECK (role IN ('admin', 'agent')),
+  account text,
+  digest bytea NOT NULL UNIQUE,
+  created_at timestamptz NOT NULL,
+  last_used_at timestamptz,
+  revoked_at timestamptz
+);
+CREATE INDEX api_keys_account ON api_keys (account);
+`
+  },
+  {
+    version: 2,
+    name: 'sellify_consume function',
+    // One round trip per consume, exact under any concurrency:
+    // - the two rows are created if missing (ON CONFLICT DO NOTHING), then each is changed by one
+    //   guarded UPDATE (the guard is re-checked on the newest row version after a lock wait), day
+    //   row first, then week row: every consume locks in that order, so two never deadlock;
+    // - a failing guard raises inside the inner block, whose subtransaction undoes the inserts and
+    //   the day update: a denial changes nothing;
+    // - the denial then names the first limit (LIMIT_NAMES order) that the current counters fail.
+    //   When none does any more (a reset freed room in between), the consume is tried again.
+    // Only the limits the kind touches are guarded: p_images = 0 never fails on images_per_day.
+    sql: `
+CREATE OR REPLACE FUNCTION sellify_consume (
+  p_account text, p_day text, p_week text,
+  p_messages bigint, p_images bigint, p_videos bigint,
+  p_messages_per_day bigint, p_messages_per_week bigint, p_images_per_day bigint, p_videos_per_week bigint,
+  p_record boolean,
+  OUT allowed boolean, OUT failed_limit text,
+  OUT day_messages bigint, OUT day_images bigint, OUT day_videos bigint,
+  OUT week_messages bigint, OUT week_images bigint, OUT week_videos bigint
+) LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+  failed_row text;
+BEGIN
+  FOR attempt IN 1..3 LOOP
+    BEGIN
+      INSERT INTO usage (account, period) VALUES (p_account, p_day), (p_account, p_week) ON CONFLICT DO NOTHING;
+
+      UPDATE usage u SET messages = u.messages + p_messages, images = u.images + p_images, videos = u.videos + p_videos
+        WHERE u.account = p_account AND u.period = p_day
+          AND (p_record OR (u.messages + p_messages <= p_messages_per_day
+                            AND (p_images = 0 OR u.images + p_images <= p_images_per_day)))
+        RETURNING u.messages, u.images, u.videos INTO day_messages, day_images, day_videos;
+      IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'SLQ01', MESSAGE = 'day limit';
+      END IF;
+
+      UPDATE usage u SET messages = u.messages + p_messages, images = u.images + p_images, videos = u.videos + p_videos
+        WHERE u.account = p_account AND u.period = p_week
+          AND (p_record OR (u.messages + p_messages <= p_messages_per_week
+                            AND (p_videos = 0 OR u.videos + p_videos <= p_videos_per_week)))
+        RETURNING u.messages, u.images, u.videos INTO week_messages, week_images, week_videos;
+      IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'SLQ02', MESSAGE = 'week limit';
+      END IF;
+
+      allowed := true;
+      failed_limit := NULL;
+      RETURN;
+    EXCEPTION WHEN SQLSTATE 'SLQ01' OR SQLSTATE 'SLQ02' THEN
+      failed_row := CASE WHEN SQLSTATE = 'SLQ01' THEN 'day' ELSE 'week' END;
+    END;
+
+    SELECT coalesce(max(u.messages), 0), coalesce(max(u.images), 0), coalesce(max(u.videos), 0)
+      INTO day_messages, day_images, day_videos
+      FROM usage u WHERE u.account = p_account AND u.period = p_day;
+    SELECT coalesce(max(u.messages), 0), coalesce(max(u.images), 0), coalesce(max(u.videos), 0)
+      INTO week_messages, week_images, week_videos
+      FROM usage u WHERE u.account = p_account AND u.period = p_week;
+
+    allowed := false;
+    failed_limit := CASE
+      WHEN day_messages + p_messages > p_messages_per_day THEN 'messages_per_day'
+      WHEN week_messages + p_messages > p_messages_per_week THEN 'messages_per_week'
+      WHEN p_images > 0 AND day_images + p_images > p_images_per_day THEN 'images_per_day'
+      WHEN p_videos > 0 AND week_videos + p_videos > p_videos_per_week THEN 'videos_per_week'
+    END;
+    IF failed_limit IS NOT NULL THEN
+      RETURN;
+    END IF;
+  END LOOP;
+
+  -- Still no limit failing on re-read after three tries: name the guard that failed last.
+  failed_limit := CASE
+    WHEN failed_row = 'day' AND p_images > 0 AND day_messages + p_messages <= p_messages_per_day THEN 'images_per_day'
+    WHEN failed_row = 'day' THEN 'messages_per_day'
+    WHEN p_videos > 0 AND week_messages + p_messages <= p_messages_per_week THEN 'videos_per_week'
+    ELSE 'messages_per_week'
+  END;
+END
+$fn$;
+`
+  },
+  {
+    version: 3,
+    name: 'batched consume and account change counter',
+    // sellify_consume_batch: the consumes of one event-loop turn in ONE statement, so one round trip
+    // and one commit (one WAL flush) answer all of them. Each consume is exact as before:
+    // - elements run in (account, arrival) order whatever the arrival order across accounts, so every
+    //   batch locks rows in the same order (account, then its day row, then its week row) and two
+    //   batches never deadlock; consumes of one account keep their arrival order;
+    // - each row is changed by one guarded upsert (ON CONFLICT DO UPDATE … WHERE locks the row and
+    //   checks the guard on its newest version), day row first;
+    // - no subtransaction per element (they would overflow the 64 cached subxids of a backend):
+    //   a week refusal takes the day's share back by hand, deleting the day row when it created it,
+    //   so a denial changes nothing and leaves no row behind;
+    // - a denial names the first limit (LIMIT_NAMES order) the counters fail. The rows that failed
+    //   are locked by this transaction, so there always is one.
+    //
+    // account_changes.version grows with every change of an account, so an instance can keep account
+    // rows in memory and forget them when another instance changed one (polling one row, not N).
+    sql: `
+CREATE TABLE account_changes (
+  id boolean PRIMARY KEY DEFAULT true CHECK (id),
+  version bigint NOT NULL
+);
+INSERT INTO account_changes (id, version) VALUES (true, 0);
+
+CREATE FUNCTION sellify_account_changed () RETURNS trigger LANGUAGE plpgsql
+  SET search_path FROM CURRENT AS $fn$
+BEGIN
+  UPDATE account_changes SET version = version + 1 WHERE id;
+  RETURN NULL;
+END
+$fn$;
+
+CREATE TRIGGER accounts_changed AFTER INSERT OR UPDATE OR DELETE ON accounts
+  FOR EACH ROW EXECUTE FUNCTION sellify_account_changed();
+CREATE TRIGGER accounts_truncated AFTER TRUNCATE ON accounts
+  FOR EACH STATEMENT EXECUTE FUNCTION sellify_account_changed();
+
+CREATE FUNCTION sellify_consume_batch (
+  p_account text[], p_day text[], p_week text[],
+  p_messages bigint[], p_images bigint[], p_videos bigint[],
+  p_messages_per_day bigint[], p_messages_per_week bigint[], p_images_per_day bigint[], p_videos_per_week bigint[],
+  p_record boolean[],
+  OUT idx integer, OUT allowed boolean, OUT failed_limit text,
+  OUT day_messages bigint, OUT day_images bigint, OUT day_videos bigint,
+  OUT week_messages bigint, OUT week_images bigint, OUT week_videos bigint
+) RETURNS SETOF record LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+  i integer;
+  a text;
+  m bigint;
+  im bigint;
+  v bigint;
+  rec boolean;
+  day_new boolean;
+BEGIN
+  FOR i IN SELECT u.o::integer FROM unnest(p_account) WITH ORDINALITY AS u(a, o) ORDER BY u.a COLLATE "C", u.o LOOP
+    idx := i;
+    a := p_account[i];
+    m := p_messages[i];
+    im := p_images[i];
+    v := p_videos[i];
+    rec := p_record[i];
+    allowed := false;
+    failed_limit := NULL;
+
+    -- A send that does not fit even in empty counters touches no row.
+    IF rec OR (m <= p_messages_per_day[i] AND m <= p_messages_per_week[i]
+               AND (im = 0 OR im <= p_images_per_day[i]) AND (v = 0 OR v <= p_videos_per_week[i])) THEN
+      INSERT INTO usage AS u (account, period, messages, images, videos) VALUES (a, p_day[i], m, im, v)
+        ON CONFLICT (account, period) DO UPDATE
+          SET messages = u.messages + excluded.messages, images = u.images + excluded.images, videos = u.videos + excluded.videos
+          WHERE rec OR (u.messages + excluded.messages <= p_messages_per_day[i]
+                        AND (excluded.images = 0 OR u.images + excluded.images <= p_images_per_day[i]))
+        RETURNING u.messages, u.images, u.videos, (u.xmax = 0) INTO day_messages, day_images, day_videos, day_new;
+      IF FOUND THEN
+        INSERT INTO usage AS u (account, period, messages, images, videos) VALUES (a, p_week[i], m, im, v)
+          ON CONFLICT (account, period) DO UPDATE
+            SET messages = u.messages + excluded.messages, images = u.images + excluded.images, videos = u.videos + excluded.videos
+            WHERE rec OR (u.messages + excluded.messages <= p_messages_per_week[i]
+                          AND (excluded.videos = 0 OR u.videos + excluded.videos <= p_videos_per_week[i]))
+          RETURNING u.messages, u.images, u.videos INTO week_messages, week_images, week_videos;
+        IF FOUND THEN
+          allowed := true;
+          RETURN NEXT;
+          CONTINUE;
+        END IF;
+        -- The week refused: take the day's share back (this transaction holds the day row).
+        IF day_new THEN
+          DELETE FROM usage u WHERE u.account = a AND u.period = p_day[i];
+        ELSE
+          UPDATE usage u SET messages = u.messages - m, images = u.images - im, videos = u.videos - v
+            WHERE u.account = a AND u.period = p_day[i];
+        END IF;
+      END IF;
+    END IF;
+
+    SELECT coalesce(max(u.messages), 0), coalesce(max(u.images), 0), coalesce(max(u.videos), 0)
+      INTO day_messages, day_images, day_videos
+      FROM usage u WHERE u.account = a AND u.period = p_day[i];
+    SELECT coalesce(max(u.messages), 0), coalesce(max(u.images), 0), coalesce(max(u.videos), 0)
+      INTO week_messages, week_images, week_videos
+      FROM usage u WHERE u.account = a AND u.period = p_week[i];
+    failed_limit := CASE
+      WHEN day_messages + m > p_messages_per_day[i] THEN 'messages_per_day'
+      WHEN week_messages + m > p_messages_per_week[i] THEN 'messages_per_week'
+      WHEN im > 0 AND day_images + im > p_images_per_day[i] THEN 'images_per_day'
+      WHEN v > 0 AND week_videos + v > p_videos_per_week[i] THEN 'videos_per_week'
+    END;
+    RETURN NEXT;
+  END LOOP;
+END
+$fn$;
+`
+  },
+  {
+    version: 4,
+    name: 'drop sellify_consume',
+    // Superseded by sellify_consume_batch, which a plan's transaction also calls, with one element, when a
+    // consume is one operation among others (docs/architecture.md, "Unit of work").
+    sql: 'DROP FUNCTION IF EXISTS sellify_consume(text, text, text, bigint, bigint, bigint, bigint, bigint, bigint, bigint, boolean);'
+  }
+]

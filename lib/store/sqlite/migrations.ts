@@ -1,0 +1,72 @@
+/** SQLite schema, as an ordered list of numbered migrations (the rules: ../sql/migrate.ts). */
+import type { Migration } from '../sql/migrate.js'
+
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+CREATE TABLE accounts (
+  id TEXT PRIMARY KEY,
+  timezone TEXT NOT NULL,
+  reset_time TEXT NOT NULL,
+  week_start TEXT NOT NULL,
+  messages_per_day INTEGER NOT NULL CHECK (messages_per_day >= 0),
+  messages_per_week INTEGER NOT NULL CHECK (messages_per_week >= 0),
+  images_per_day INTEGER NOT NULL CHECK (images_per_day >= 0),
+  videos_per_week INTEGER NOT NULL CHECK (videos_per_week >= 0),
+  min_delay_seconds REAL NOT NULL,
+  max_delay_seconds REAL NOT NULL,
+  media_delay_seconds REAL NOT NULL,
+  created_at TEXT NOT NULL
+) STRICT;
+
+-- period is a day key (YYYY-MM-DD, 10 characters) or a week key (YYYY-Www, 8 characters).
+-- Usage rows are not tied to accounts by a foreign key: counting must not depend on the
+-- account row, and deleteAccount removes them explicitly.
+CREATE TABLE usage (
+  account TEXT NOT NULL,
+  period TEXT NOT NULL,
+  messages INTEGER NOT NULL DEFAULT 0 CHECK (messages >= 0),
+  images INTEGER NOT NULL DEFAULT 0 CHECK (images >= 0),
+  videos INTEGER NOT NULL DEFAULT 0 CHECK (videos >= 0),
+  PRIMARY KEY (account, period)
+) STRICT, WITHOUT ROWID;
+
+-- The exactly-once ledger: one row per (account, reset_type, period) that had a reset.
+CREATE TABLE reset_periods (
+  account TEXT NOT NULL,
+  reset_type TEXT NOT NULL CHECK (reset_type IN ('daily', 'weekly')),
+  period TEXT NOT NULL,
+  PRIMARY KEY (account, reset_type, period)
+) STRICT, WITHOUT ROWID;
+
+-- AUTOINCREMENT so that an id is never reused after deletes: ids are the listing cursor.
+CREATE TABLE resets (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  account TEXT NOT NULL,
+  reset_type TEXT NOT NULL CHECK (reset_type IN ('daily', 'weekly')),
+  source TEXT NOT NULL CHECK (source IN ('schedule', 'catch-up', 'manual')),
+  period TEXT NOT NULL,
+  timestamp TEXT NOT NULL,
+  before_messages INTEGER NOT NULL,
+  before_images INTEGER NOT NULL,
+  before_videos INTEGER NOT NULL
+) STRICT;
+CREATE INDEX resets_account_type_id ON resets (account, reset_type, id);
+CREATE INDEX resets_type_id ON resets (reset_type, id);
+
+CREATE TABLE api_keys (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('admin', 'agent')),
+  account TEXT,
+  digest BLOB NOT NULL UNIQUE,
+  created_at TEXT NOT NULL,
+  last_used_at TEXT,
+  revoked_at TEXT
+) STRICT;
+CREATE INDEX api_keys_account ON api_keys (account);
+`
+  }
+]

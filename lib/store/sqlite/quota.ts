@@ -1,0 +1,49 @@
+import type { ConsumeInput, ConsumeResult } from '../../quota/store.js'
+import { addUsage, firstExceeded, increments } from '../../quota/rules.js'
+import type { PeriodUsage, UsagePair } from '../../quota/types.js'
+import { checkDayRange, checkUsageKeys, rowToUsage } from '../sql/rows.js'
+import { SHARED_SQL } from '../sql/statements.js'
+import type { SqliteAppliers, SqliteConn } from './index.js'
+
+const SQL = {
+  addUsage: `INSERT INTO usage (account, period, messages, images, videos) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (account, period) DO UPDATE SET
+      messages = messages + excluded.messages, images = images + excluded.images, videos = videos + excluded.videos`
+} as const
+
+export function sqliteQuota (c: SqliteConn) {
+  const usage = (account: string, period: string): PeriodUsage => rowToUsage(c.get(SHARED_SQL.getPeriodUsage, account, period))
+
+  /** Inside the batch's write transaction: read both rows, decide by the one limit rule, write both. */
+  function consume (input: ConsumeInput): ConsumeResult {
+    const inc = increments(input.kind, input.count)
+    const before: UsagePair = { day: usage(input.account, input.day), week: usage(input.account, input.week) }
+    if (input.mode === 'consume') {
+      const limit = firstExceeded(before, input.kind, input.count, input.limits)
+      if (limit !== null) return { ok: false, limit, usage: before }
+    }
+    c.run(SQL.addUsage, input.account, input.day, inc.messages, inc.images, inc.videos)
+    c.run(SQL.addUsage, input.account, input.week, inc.messages, inc.images, inc.videos)
+    return { ok: true, before, after: { day: addUsage(before.day, inc), week: addUsage(before.week, inc) } }
+  }
+
+  const appliers: Pick<SqliteAppliers, 'quota.consume'> = {
+    // Atomic: nothing but a broken database makes a consume throw, and then the whole batch goes.
+    'quota.consume': { run: (op) => consume(op.input), atomic: true }
+  }
+
+  return {
+    reads: {
+      getUsage (account: string, day: string, week: string): UsagePair {
+        checkUsageKeys(account, day, week)
+        return { day: usage(account, day), week: usage(account, week) }
+      },
+      dayHistory (account: string, from: string, to: string) {
+        checkDayRange(account, from, to)
+        return c.all(SHARED_SQL.dayHistory, account, from, to).map(r => ({ day: String(r.day), ...rowToUsage(r) }))
+      }
+    },
+    appliers,
+    usage
+  }
+}

@@ -1,0 +1,49 @@
+import fp from 'fastify-plugin'
+import { loadConfig, type Config, type ConfigOptions } from '../../lib/config/config.js'
+import type { Clock, Random } from '../../lib/shared/clock.js'
+
+/** Options of the Sellify plugin: the environment's settings (explicit options win) plus the injectable clock and RNG. */
+export interface SellifyOptions extends ConfigOptions {
+  /** Where Sellify's routes are mounted when it is embedded (`/sellify`). */
+  prefix?: string
+  /** Environment to read instead of `process.env` (tests). */
+  env?: Record<string, string | undefined>
+  /** The one clock every time-dependent decision reads. */
+  now?: Clock
+  /** The one source of randomness (pacing). Must return values in [0, 1). */
+  random?: Random
+}
+
+export interface SellifyRuntime extends Config {
+  now: Clock
+  random: Random
+}
+
+/**
+ * Sellify's engines on the host, one namespace (`app.sellify.<engine>`). Each engine's plugin adds its own
+ * member next to its `decorate`-like assignment, so no central list of services grows here.
+ */
+export interface SellifyEngines {
+  config: SellifyRuntime
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    sellify: SellifyEngines
+  }
+}
+
+/** Resolves and validates the configuration once; an invalid setting stops the start with its variable's name. */
+export default fp(async function config (fastify, opts: SellifyOptions) {
+  const { env, now, random, prefix: _prefix, ...options } = opts
+  const resolved = loadConfig(options, env ?? process.env)
+  const engines: Pick<SellifyEngines, 'config'> = {
+    config: {
+      ...resolved,
+      now: now ?? (() => new Date()),
+      random: random ?? Math.random
+    }
+  }
+  // The other members arrive with their plugins, each before anything can read it.
+  fastify.decorate('sellify', engines as SellifyEngines)
+}, { name: 'config', fastify: '5.x' })

@@ -1,0 +1,88 @@
+import t from 'tap'
+import { DEV_API_KEY, loadConfig } from '../../../lib/config/config.js'
+import { ConfigError } from '../../../lib/shared/errors.js'
+
+t.test('defaults of SPEC §3 with an empty environment', async (t) => {
+  const c = loadConfig({}, {})
+  t.equal(c.host, '127.0.0.1')
+  t.equal(c.port, 3000)
+  t.equal(c.logLevel, 'info')
+  t.equal(c.apiKey, DEV_API_KEY)
+  t.ok(c.apiKeyIsDefault)
+  t.equal(c.store.sqlitePath, './data/sellify.db')
+  t.equal(c.store.databaseUrl, undefined)
+  t.same(c.defaults, {
+    timezone: 'UTC',
+    reset_time: '00:00',
+    week_start: 'monday',
+    limits: { messages_per_day: 200, messages_per_week: 1000, images_per_day: 50, videos_per_week: 20 },
+    delays: { min_seconds: 2, max_seconds: 8, media_seconds: 5 }
+  })
+  t.same(c.rateLimit, { max: 1200, timeWindow: '1 minute' })
+  t.equal(c.scheduler, true)
+  t.equal(c.metricsPublic, true)
+})
+
+t.test('the environment is read and options win over it', async (t) => {
+  const env = {
+    PORT: '4000',
+    SELLIFY_MESSAGES_PER_DAY: '10',
+    SELLIFY_TIMEZONE: 'Europe/Paris',
+    SELLIFY_SCHEDULER: 'off',
+    SELLIFY_METRICS_PUBLIC: 'false',
+    DATABASE_URL: 'postgres://x@localhost/db',
+    SELLIFY_API_KEY: 'k'.repeat(40)
+  }
+  const c = loadConfig({ port: 5000, defaults: { limits: { images_per_day: 3 } } }, env)
+  t.equal(c.port, 5000)
+  t.equal(c.defaults.limits.messages_per_day, 10)
+  t.equal(c.defaults.limits.images_per_day, 3)
+  t.equal(c.defaults.limits.messages_per_week, 1000)
+  t.equal(c.defaults.timezone, 'Europe/Paris')
+  t.equal(c.scheduler, false)
+  t.equal(c.metricsPublic, false)
+  t.equal(c.store.databaseUrl, 'postgres://x@localhost/db')
+  t.equal(c.apiKeyIsDefault, false)
+})
+
+t.test('every invalid setting is an error naming its variable', async (t) => {
+  const cases: Array<[Record<string, string>, string]> = [
+    [{ SELLIFY_TIMEZONE: 'Europe/Berln' }, 'SELLIFY_TIMEZONE'],
+    [{ SELLIFY_MESSAGES_PER_DAY: '-1' }, 'SELLIFY_MESSAGES_PER_DAY'],
+    [{ SELLIFY_MESSAGES_PER_WEEK: 'lots' }, 'SELLIFY_MESSAGES_PER_WEEK'],
+    [{ SELLIFY_IMAGES_PER_DAY: '2.5' }, 'SELLIFY_IMAGES_PER_DAY'],
+    [{ SELLIFY_MIN_DELAY_SECONDS: '9', SELLIFY_MAX_DELAY_SECONDS: '3' }, 'SELLIFY_MIN_DELAY_SECONDS'],
+    [{ SELLIFY_RESET_TIME: '24:00' }, 'SELLIFY_RESET_TIME'],
+    [{ SELLIFY_RESET_TIME: '7:00' }, 'SELLIFY_RESET_TIME'],
+    [{ SELLIFY_WEEK_START: 'funday' }, 'SELLIFY_WEEK_START'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ SELLIFY_SCHEDULER: 'maybe' }, 'SELLIFY_SCHEDULER'],
+    [{ SELLIFY_RATE_LIMIT_MAX: '0' }, 'SELLIFY_RATE_LIMIT_MAX']
+  ]
+  for (const [env, variable] of cases) {
+    let caught: unknown
+    try {
+      loadConfig({}, env)
+    } catch (err) {
+      caught = err
+    }
+    t.ok(caught instanceof ConfigError && caught.variable === variable && caught.message.startsWith(`${variable}: `), `${JSON.stringify(env)} names ${variable}: ${String(caught)}`)
+  }
+})
+
+t.test('production refuses a missing, short or default key', async (t) => {
+  const prod = { NODE_ENV: 'production' }
+  t.throws(() => loadConfig({}, prod), /SELLIFY_API_KEY: is required/)
+  t.throws(() => loadConfig({}, { ...prod, SELLIFY_API_KEY: DEV_API_KEY }), /SELLIFY_API_KEY: must not be the built-in dev key/)
+  t.throws(() => loadConfig({}, { ...prod, SELLIFY_API_KEY: 'short-key' }), /at least 32 characters/)
+  t.equal(loadConfig({}, { ...prod, SELLIFY_API_KEY: 'x'.repeat(32) }).production, true)
+  t.throws(() => loadConfig({ production: true }, {}), /SELLIFY_API_KEY/)
+})
+
+t.test('a rate-limit window that cannot be parsed is a start-up error, not a 500 on every request', async (t) => {
+  for (const bad of ['soon', '0', '-5 minutes']) {
+    t.throws(() => loadConfig({}, { SELLIFY_RATE_LIMIT_WINDOW: bad }), /SELLIFY_RATE_LIMIT_WINDOW: must be a positive duration such as "1 minute"/)
+  }
+  t.equal(loadConfig({}, { SELLIFY_RATE_LIMIT_WINDOW: '30s' }).rateLimit.timeWindow, '30s')
+})

@@ -1,0 +1,65 @@
+/** The accounts engine's store contract, run against every backend. */
+import type { Test } from 'tap'
+import { createHash } from 'node:crypto'
+import { consumeInput, DAY, makeAccount, uid, usage, WEEK, type ContractContext } from './fixtures.js'
+
+export function accountsContract (t: Test, { open }: ContractContext): void {
+  t.test('accounts: put, ensure, get, list, delete', async (t) => {
+    const store = await open(t)
+    const id = uid('acct')
+    const a = makeAccount(id, { timezone: 'Europe/Paris', week_start: 'sunday', delays: { min_seconds: 1, max_seconds: 3.5, media_seconds: 0 } })
+
+    const first = await store.putAccount(a)
+    t.equal(first.created, true)
+    t.strictSame(first.account, a)
+    t.strictSame(await store.getAccount(id), a)
+
+    const changed = makeAccount(id, { limits: { ...a.limits, messages_per_day: 7 }, created_at: '2030-01-01T00:00:00.000Z' })
+    const second = await store.putAccount(changed)
+    t.equal(second.created, false)
+    t.equal(second.account.limits.messages_per_day, 7)
+    t.equal(second.account.timezone, 'UTC', 'the whole configuration is replaced')
+    t.equal(second.account.created_at, a.created_at, 'created_at of an existing account is kept')
+
+    const ensured = await store.ensureAccount(makeAccount(id, { limits: { ...a.limits, messages_per_day: 99 } }))
+    t.equal(ensured.limits.messages_per_day, 7, 'ensure returns the stored account, unchanged')
+
+    const other = uid('acct-other')
+    const created = await store.ensureAccount(makeAccount(other, { created_at: '2026-01-02T03:04:05Z' }))
+    t.equal(created.created_at, '2026-01-02T03:04:05.000Z', 'timestamps come back as ISO with milliseconds')
+    t.strictSame(await store.getAccount(other), created)
+
+    const listed = (await store.listAccounts()).filter(x => x.id === id || x.id === other)
+    t.strictSame(listed.map(x => x.id), [id, other].sort())
+    t.equal(await store.getAccount(uid('missing')), null)
+
+    t.equal(await store.deleteAccount(other), true)
+    t.equal(await store.deleteAccount(other), false)
+    t.equal(await store.getAccount(other), null)
+  })
+
+  t.test('deleteAccount removes counters, ledger and resets, and revokes bound keys', async (t) => {
+    const store = await open(t)
+    const id = uid('doomed')
+    const keep = uid('kept')
+    await store.putAccount(makeAccount(id))
+    await store.putAccount(makeAccount(keep))
+    for (const a of [id, keep]) {
+      await store.consume(consumeInput(a, 'video', 2))
+      await store.recordReset({ account: a, reset_type: 'daily', source: 'catch-up', period: DAY, timestamp: '2026-01-18T00:00:01.000Z' })
+    }
+    const digest = createHash('sha256').update(uid('doomed-key')).digest()
+    await store.createKey({ id: uid('k-doomed'), name: 'agent', role: 'agent', account: id, digest, created_at: '2026-01-01T00:00:00.000Z' })
+
+    t.equal(await store.deleteAccount(id, '2026-01-18T10:00:00.000Z'), true)
+    t.strictSame(await store.getUsage(id, DAY, WEEK), { day: usage(0), week: usage(0) })
+    t.equal(await store.hasReset(id, 'daily', DAY), false)
+    t.strictSame(await store.listResets({ account: id, limit: 10 }), [])
+    t.strictSame(await store.dayHistory(id, '2026-01-01', '2026-01-31'), [])
+    const key = await store.findKeyByDigest(digest)
+    t.equal(key?.revoked_at, '2026-01-18T10:00:00.000Z')
+
+    t.strictSame(await store.getUsage(keep, DAY, WEEK), { day: usage(2, 0, 2), week: usage(2, 0, 2) }, 'other accounts untouched')
+    t.equal(await store.hasReset(keep, 'daily', DAY), true)
+  })
+}

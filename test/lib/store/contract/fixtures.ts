@@ -1,0 +1,86 @@
+/** Shared by the per-engine store contract suites: fixtures, and the store with its writes as plain calls. */
+import type { Test } from 'tap'
+import { randomBytes } from 'node:crypto'
+import { deleteAccountOp, ensureAccountOp, putAccountOp } from '../../../../lib/accounts/store.js'
+import type { Account } from '../../../../lib/accounts/types.js'
+import { createKeyOp, revokeKeyOp, touchKeyOp, type NewApiKey } from '../../../../lib/keys/store.js'
+import { consumeOp, type ConsumeInput } from '../../../../lib/quota/store.js'
+import type { Kind, Limits } from '../../../../lib/quota/types.js'
+import { recordResetOp, type ResetInput } from '../../../../lib/resets/store.js'
+import type { ResetType } from '../../../../lib/resets/types.js'
+import type { Store } from '../../../../lib/store/contract.js'
+
+export interface StoreHarness {
+  /** A new store instance on this test file's database (its own connection or pool), migrated. */
+  open (): Promise<Store>
+}
+
+/** The store, and each write operation as a one-operation plan: what the suites call. */
+export type TestStore = Store & ReturnType<typeof writes>
+
+function writes (store: Store) {
+  return {
+    putAccount: async (a: Account) => (await store.commit([putAccountOp(a)]))[0],
+    ensureAccount: async (a: Account) => (await store.commit([ensureAccountOp(a)]))[0],
+    deleteAccount: async (id: string, at = new Date().toISOString()) => (await store.commit([deleteAccountOp(id, at)]))[0],
+    consume: async (input: ConsumeInput) => (await store.commit([consumeOp(input)]))[0],
+    recordReset: async (input: ResetInput) => (await store.commit([recordResetOp(input)]))[0],
+    createKey: async (key: NewApiKey) => { await store.commit([createKeyOp(key)]) },
+    revokeKey: async (id: string, at: string) => (await store.commit([revokeKeyOp(id, at)]))[0],
+    touchKey: async (id: string, at: string) => { await store.commit([touchKeyOp(id, at)]) },
+    /** Whether (account, type, period) has a reset of any source. */
+    hasReset: async (account: string, type: ResetType, period: string) =>
+      (await store.listResets({ account, reset_type: type, limit: 500 })).some((r) => r.period === period)
+  }
+}
+
+export function writable (store: Store): TestStore {
+  return Object.assign(Object.create(null) as object, store, writes(store)) as TestStore
+}
+
+export interface ContractContext {
+  harness: StoreHarness
+  /** A store closed at the end of the test. */
+  open: (t: Test) => Promise<TestStore>
+}
+
+export const DAY = '2026-01-18'
+export const WEEK = '2026-W03'
+export const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
+
+export const BIG: Limits = { messages_per_day: 1_000_000, messages_per_week: 1_000_000, images_per_day: 1_000_000, videos_per_week: 1_000_000 }
+
+export function makeAccount (id: string, overrides: Partial<Account> = {}): Account {
+  return {
+    id,
+    timezone: 'UTC',
+    reset_time: '00:00',
+    week_start: 'monday',
+    limits: { messages_per_day: 200, messages_per_week: 1000, images_per_day: 50, videos_per_week: 20 },
+    delays: { min_seconds: 2, max_seconds: 8, media_seconds: 5 },
+    created_at: '2026-01-01T00:00:00.000Z',
+    ...overrides
+  }
+}
+
+/** Account ids unique to one run, so that suites sharing a database never see each other's rows. */
+const run = randomBytes(4).toString('hex')
+export const uid = (name: string): string => `${name}-${run}`
+
+export function consumeInput (account: string, kind: Kind, count: number, limits: Partial<Limits> = {}, extra: Partial<ConsumeInput> = {}): ConsumeInput {
+  return { account, day: DAY, week: WEEK, kind, count, mode: 'consume', limits: { ...BIG, ...limits }, ...extra }
+}
+
+/** A one-text consume of `account` with the SPEC defaults (limit 100 a day), for the backend-specific tests. */
+export const input = (account: string, extra: Partial<ConsumeInput> = {}): ConsumeInput => ({
+  account,
+  day: '2026-01-18',
+  week: '2026-W03',
+  kind: 'text',
+  count: 1,
+  mode: 'consume',
+  limits: { messages_per_day: 100, messages_per_week: 1000, images_per_day: 50, videos_per_week: 20 },
+  ...extra
+})
+
+export const usage = (messages: number, images = 0, videos = 0): { messages: number, images: number, videos: number } => ({ messages, images, videos })

@@ -1,0 +1,31 @@
+/**
+ * The store contract, one suite per engine, run against every backend (sqlite.test.ts, postgres.test.ts) so
+ * that both are proven by the same assertions. Not a test file by itself: it has no `.test.` name.
+ */
+import type { Test } from 'tap'
+import { accountsContract } from './accounts.js'
+import { writable, type ContractContext, type StoreHarness, type TestStore } from './fixtures.js'
+import { keysContract } from './keys.js'
+import { lifecycleContract } from './lifecycle.js'
+import { quotaContract } from './quota.js'
+import { resetsContract } from './resets.js'
+import { unitOfWorkContract } from './unit-of-work.js'
+
+export { input, makeAccount, writable, type StoreHarness, type TestStore } from './fixtures.js'
+
+export function storeContract (t: Test, harness: StoreHarness): void {
+  const ctx: ContractContext = {
+    harness,
+    async open (t: Test): Promise<TestStore> {
+      const store = await harness.open()
+      t.teardown(() => store.close())
+      return writable(store)
+    }
+  }
+  t.test('lifecycle', async (t) => { lifecycleContract(t, ctx) })
+  t.test('accounts', async (t) => { accountsContract(t, ctx) })
+  t.test('quota', async (t) => { quotaContract(t, ctx) })
+  t.test('resets', async (t) => { resetsContract(t, ctx) })
+  t.test('keys', async (t) => { keysContract(t, ctx) })
+  t.test('unit of work', async (t) => { unitOfWorkContract(t, ctx) })
+}
