@@ -3,16 +3,18 @@ import pg from 'pg'
 import { randomBytes } from 'node:crypto'
 import type tap from 'tap'
 import sellify, { type SellifyOptions } from '../app.js'
+import { DEV_API_KEY } from '../lib/config/config.js'
 
 /** The type of `t` inside a tap test. */
 export type TapTest = Parameters<Parameters<typeof tap.test>[0]>[0]
 
-export const DEV_KEY = 'dev-api-key-change-in-production'
+export const DEV_KEY = DEV_API_KEY
 export const PG_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 
-type Tap = {
-  teardown: (fn: () => unknown) => void
-}
+type Tap = Pick<TapTest, 'teardown'>
+
+/** A log line of pino, as the tests read them. */
+export type LogLine = Record<string, unknown> & { level: number, msg: string }
 
 /** A clock a test can move: starts at `start` and only moves when told. */
 export function fixedClock (start: string | Date) {
@@ -27,10 +29,11 @@ export function fixedClock (start: string | Date) {
 
 /**
  * The app as a host would build it: a bare Fastify, Sellify registered, ready, closed on teardown.
- * SQLite in memory and an empty environment unless the test says otherwise.
+ * SQLite in memory, an empty environment and a clock fixed at 2026-01-18T12:00Z unless the test says
+ * otherwise; with `logs`, pino writes every line at info and above into it.
  */
-export async function build (t: Tap, options: SellifyOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false })
+export async function build (t: Tap, options: SellifyOptions = {}, { logs }: { logs?: LogLine[] } = {}): Promise<FastifyInstance> {
+  const app = Fastify({ logger: logs === undefined ? false : { level: 'info', stream: { write: (line: string) => { logs.push(JSON.parse(line)) } } } })
   await app.register(sellify, {
     env: {},
     now: () => new Date('2026-01-18T12:00:00.000Z'),

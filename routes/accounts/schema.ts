@@ -1,12 +1,10 @@
-import { Type, type Static } from '@sinclair/typebox'
+import { Type } from '@sinclair/typebox'
 import { AccountBodySchema } from '../../lib/accounts/schema.js'
 import { AccountIdSchema, AccountSchema } from '../common/schema.js'
 
 export const AccountParamsSchema = Type.Object({ account: AccountIdSchema })
-export type AccountParams = Static<typeof AccountParamsSchema>
 
 export { AccountBodySchema }
-export type AccountBody = Static<typeof AccountBodySchema>
 
 export const AccountListSchema = Type.Object({ accounts: Type.Array(AccountSchema) })
 export { AccountSchema }

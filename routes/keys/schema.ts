@@ -1,5 +1,5 @@
 import { ROLES } from '../../lib/keys/types.js'
-import { Type, type Static } from '@sinclair/typebox'
+import { Type } from '@sinclair/typebox'
 import { AccountIdSchema, IsoTimestampSchema, Nullable, StringEnum } from '../common/schema.js'
 
 export const NewKeyBodySchema = Type.Object({
@@ -7,7 +7,6 @@ export const NewKeyBodySchema = Type.Object({
   role: StringEnum(ROLES),
   account: Type.Optional(AccountIdSchema)
 }, { additionalProperties: false })
-export type NewKeyBody = Static<typeof NewKeyBodySchema>
 
 const KeyFields = {
   id: Type.String(),

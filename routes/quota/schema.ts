@@ -5,7 +5,6 @@ import { AccountIdSchema, IsoTimestampSchema, LimitNameSchema, LimitsSchema, Mes
 export const AccountQuerySchema = Type.Object({
   account: Type.Optional(AccountIdSchema)
 })
-export type AccountQuery = Static<typeof AccountQuerySchema>
 
 export const SendBodySchema = Type.Object({
   message_type: MessageTypeSchema,
@@ -56,7 +55,6 @@ export const RecordSchema = Type.Object({
 export const ResetBodySchema = Type.Object({
   account: Type.Optional(AccountIdSchema)
 }, { additionalProperties: false })
-export type ResetBody = Static<typeof ResetBodySchema>
 
 export const ResetResultSchema = Type.Object({
   reset_type: StringEnum(RESET_TYPES),
@@ -76,7 +74,6 @@ export const ResetsQuerySchema = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
   before: Type.Optional(Type.Integer({ minimum: 1, description: 'Only resets with a lower id (the last id of the previous page)' }))
 })
-export type ResetsQuery = Static<typeof ResetsQuerySchema>
 
 export const ResetsSchema = Type.Object({
   resets: Type.Array(Type.Object({
@@ -94,7 +91,6 @@ export const HistoryQuerySchema = Type.Object({
   account: Type.Optional(AccountIdSchema),
   days: Type.Integer({ minimum: 1, maximum: 366, default: 14 })
 })
-export type HistoryQuery = Static<typeof HistoryQuerySchema>
 
 export const HistorySchema = Type.Object({
   days: Type.Array(Type.Object({

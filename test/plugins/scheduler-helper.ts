@@ -1,28 +1,19 @@
 /** Shared by the scheduler and metrics tests: an app whose log lines a test can read, a fake clock, small readers. */
-import Fastify, { type FastifyInstance } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import FakeTimers from '@sinonjs/fake-timers'
-import sellify, { type SellifyOptions } from '../../app.js'
-import { call } from '../helper.js'
+import type { SellifyOptions } from '../../app.js'
+import { build, call, type LogLine, type TapTest } from '../helper.js'
 import type { ResetRecord } from '../../lib/resets/types.js'
 
-type Tap = { teardown: (fn: () => unknown) => void }
+type Tap = Pick<TapTest, 'teardown'>
 type InstalledClock = ReturnType<typeof FakeTimers.install>
 
-export type LogLine = Record<string, unknown> & { level: number, msg: string }
+export type { LogLine }
 
 /** Like helper.ts's build, with pino writing into `logs`, and the real clock by default (which a fake clock replaces). */
 export async function buildLogged (t: Tap, options: SellifyOptions = {}): Promise<{ app: FastifyInstance, logs: LogLine[] }> {
   const logs: LogLine[] = []
-  const app = Fastify({ logger: { level: 'info', stream: { write: (line: string) => { logs.push(JSON.parse(line)) } } } })
-  await app.register(sellify, {
-    env: {},
-    now: () => new Date(),
-    random: () => 0,
-    ...options,
-    store: { sqlitePath: ':memory:', ...options.store }
-  })
-  await app.ready()
-  t.teardown(() => app.close())
+  const app = await build(t, { now: () => new Date(), ...options }, { logs })
   return { app, logs }
 }
 
