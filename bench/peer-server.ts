@@ -45,7 +45,7 @@ async function main (): Promise<void> {
     const db = new Database(env('BENCH_SQLITE_PATH'))
     db.pragma('busy_timeout = 100')
     db.pragma('journal_mode = WAL')
-    // The durability Sellify gives every acknowledged consume (SPEC §4): same pragmas, same fsyncs.
+    // The durability Sellify gives every acknowledged consume (README, "How quotas work"): same pragmas, same fsyncs.
     db.pragma('synchronous = FULL')
     closers.push(() => { db.close() })
     make = async (keyPrefix, points, duration) => await new Promise((resolve, reject) => {

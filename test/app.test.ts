@@ -33,7 +33,7 @@ t.test('PostgreSQL store: health names it', { skip: await pgSkip() }, async (t) 
   t.equal(res.json().store, 'postgres')
 })
 
-t.test('one error format (SPEC §5)', async (t) => {
+t.test('one error format (API.md, "Errors")', async (t) => {
   const app = await build(t)
   const shape = { statusCode: Number, error: String, message: String }
 
@@ -150,7 +150,7 @@ t.test('OpenAPI: every route documented with the X-API-Key scheme; openapi.json 
   t.equal(committed, serialize(doc), 'openapi.json is stale: run `npm run openapi` and commit it')
 })
 
-t.test('the built package resolves as `sellify-core` with type declarations (SPEC §9)', async (t) => {
+t.test('the built package resolves as `sellify-core` with type declarations (README, "Embedding")', async (t) => {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { exports: Record<string, { types: string, import: string }> }
   t.ok(existsSync(new URL(`../${pkg.exports['.'].types}`, import.meta.url)), 'declarations built (npm test builds first)')
   const mod = await import('sellify-core') as { default: unknown }

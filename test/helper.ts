@@ -61,7 +61,7 @@ export async function call (app: FastifyInstance, method: 'GET' | 'POST' | 'PUT'
 
 /**
  * Whether the PostgreSQL tests run: yes when a server answers; otherwise skipped with a notice,
- * except under CI=true where an unreachable PostgreSQL is a failure (SPEC §3).
+ * except under CI=true where an unreachable PostgreSQL is a failure (README, "Tests").
  */
 /** Why PostgreSQL at PG_URL does not answer, or null when it does. */
 export async function postgresError (url = PG_URL): Promise<Error | null> {

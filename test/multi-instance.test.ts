@@ -1,5 +1,5 @@
 /**
- * SPEC §4, §11: several instances on one PostgreSQL enforce one global quota. Two real server
+ * Several instances on one PostgreSQL enforce one global quota. Two real server
  * processes (what `npm start` runs; `npm test` builds dist/ first) share one schema; 1000 concurrent
  * consumes, split between them, against a limit of 100 grant exactly 100.
  */

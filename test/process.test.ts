@@ -60,7 +60,7 @@ t.test('starts on SQLite, prints where it listens and the dev key; SIGTERM lets 
 })
 
 /**
- * SPEC §11: kill -9 during a consume load loses no acknowledged send and invents none.
+ * kill -9 during a consume load loses no acknowledged send and invents none.
  * Every send answered `allowed` must be counted after restart; at most the unanswered ones may be added.
  */
 async function killDuringLoad (t: TapTest, env: Record<string, string>): Promise<void> {

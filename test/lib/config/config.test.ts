@@ -2,7 +2,7 @@ import t from 'tap'
 import { DEV_API_KEY, loadConfig } from '../../../lib/config/config.js'
 import { ConfigError } from '../../../lib/shared/errors.js'
 
-t.test('defaults of SPEC §3 with an empty environment', async (t) => {
+t.test('the README\'s configuration defaults with an empty environment', async (t) => {
   const c = loadConfig({}, {})
   t.equal(c.host, '127.0.0.1')
   t.equal(c.port, 3000)

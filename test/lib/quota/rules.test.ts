@@ -5,7 +5,7 @@ const limits = { messages_per_day: 10, messages_per_week: 20, images_per_day: 3,
 const zero = { messages: 0, images: 0, videos: 0 }
 const usage = (day: Partial<typeof zero>, week: Partial<typeof zero> = {}) => ({ day: { ...zero, ...day }, week: { ...zero, ...week } })
 
-t.test('what each kind counts toward (SPEC §4)', async (t) => {
+t.test('what each kind counts toward (README, "How quotas work")', async (t) => {
   t.same(increments('text', 2), { messages: 2, images: 0, videos: 0 })
   t.same(increments('image', 1), { messages: 1, images: 1, videos: 0 })
   t.same(increments('video', 3), { messages: 3, images: 0, videos: 3 })

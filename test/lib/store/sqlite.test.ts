@@ -26,7 +26,7 @@ t.test('every connection is WAL with synchronous=FULL and a small busy timeout',
   const path = join(dir, 'pragmas.db')
   const first = await openStore(path)
   t.teardown(() => first.close())
-  // The second connection is the one better-sqlite3 would leave at NORMAL (SPEC §12).
+  // The second connection is the one better-sqlite3 would leave at NORMAL.
   const second = await openStore(path)
   t.teardown(() => second.close())
   for (const s of [first, second]) {

@@ -127,7 +127,7 @@ export function quotaContract (t: Test, { open }: ContractContext): void {
     const a = await open(t)
     const b = await open(t)
     const id = uid('two-limits')
-    // SPEC §12: separate updates granted 70 sends but left the day counter at 100.
+    // Seen elsewhere: separate updates granted 70 sends but left the day counter at 100.
     const limits = { messages_per_day: 100, messages_per_week: 70 }
     const results = await Promise.all(Array.from({ length: 300 }, (_, i) => (i % 2 === 0 ? a : b).consume(consumeInput(id, 'video', 1, limits))))
     t.equal(results.filter(r => r.ok).length, 70)
