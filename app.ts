@@ -19,6 +19,15 @@ export type { SellifyOptions, SellifyEngines } from './plugins/app/config.js'
 export type { QuotaApi } from './plugins/engines/quota.js'
 export type { QuotaService } from './lib/quota/service.js'
 export type { Store } from './lib/store/contract.js'
+// The engines' plugins add their members to `app.sellify` with `declare module` next to the assignment; these
+// re-exports (of no names: the plugins export only their default) make dist/app.d.ts load those files, so a
+// host that compiles against the package sees `app.sellify.store`, `.metrics`, `.accounts`, `.resets`,
+// `.resetJobs` and `.keys` (config.js and quota.js are loaded by the exports above).
+export type * from './plugins/app/storage.js'
+export type * from './plugins/app/metrics.js'
+export type * from './plugins/engines/accounts.js'
+export type * from './plugins/engines/resets.js'
+export type * from './plugins/engines/keys.js'
 
 /**
  * Everything that answers HTTP lives in one encapsulated scope: its error handler, JSON-only parsers,
@@ -34,7 +43,7 @@ async function sellifyScope (fastify: FastifyInstance): Promise<void> {
 }
 
 /**
- * The root plugin. Unlike the demo app's root it is a `fastify-plugin`, because the embedding API promises
+ * The root plugin. Unlike a usual Fastify app's root it is a `fastify-plugin`, because the embedding API promises
  * the host `app.quota` (and `app.sellify`) after `app.register(sellify)`: configuration, store and engines
  * decorate the host instance, while the HTTP side stays encapsulated above (and mounted under `opts.prefix`,
  * which a fastify-plugin would otherwise ignore). Order: config → storage → metrics registry → engines
