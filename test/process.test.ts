@@ -110,3 +110,28 @@ t.test('kill -9 during load: SQLite loses no acknowledged send and invents none'
 t.test('kill -9 during load: PostgreSQL loses no acknowledged send and invents none', { skip: await pgSkip() }, async (t) => {
   await killDuringLoad(t, { DATABASE_URL: PG_URL, SELLIFY_PG_SCHEMA: pgSchema(t) })
 })
+
+t.test('the standalone server serves a 128-character account id on its documented route (no 414)', async (t) => {
+  const server = await startServer({ SELLIFY_DB_PATH: ':memory:' })
+  t.teardown(() => { server.child.kill('SIGKILL') })
+  const id = `5511${'9'.repeat(100)}@c.us+${'a'.repeat(18)}`
+  t.equal(id.length, 128)
+  const url = `${server.url}/api/v1/accounts/${encodeURIComponent(id)}`
+  const send = async (method: string, body?: unknown) => await fetch(url, {
+    method,
+    headers: { 'x-api-key': DEV_KEY, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) })
+  })
+  const put = await send('PUT', { limits: { messages_per_day: 5 } })
+  t.equal(put.status, 201)
+  t.equal((await put.json() as { id: string }).id, id)
+  const got = await send('GET')
+  t.equal(got.status, 200)
+  t.match(await got.json(), { id, limits: { messages_per_day: 5 } })
+  t.equal((await send('DELETE')).status, 204)
+  t.equal((await send('GET')).status, 404)
+  // Every valid id fits the server's router: the requests were answered by the `:account` route itself.
+  const metrics = await (await fetch(`${server.url}/metrics`)).text()
+  t.match(metrics, /sellify_http_requests_total\{method="PUT",route="\/api\/v1\/accounts\/:account",status_code="201"\} 1/)
+  t.match(metrics, /sellify_http_requests_total\{method="DELETE",route="\/api\/v1\/accounts\/:account",status_code="204"\} 1/)
+})

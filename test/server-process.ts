@@ -43,15 +43,25 @@ export async function startServer (env: Record<string, string>): Promise<Running
   return { child, url, output: () => out, exited }
 }
 
-/** Run the server expecting it to refuse to start; resolves with its exit code and output. */
-export async function runToExit (env: Record<string, string>): Promise<{ code: number | null, output: string }> {
+/** How a refused start ended: its exit code (null when killed), signal, and what it wrote where. */
+export interface Refusal {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  /** stderr then stdout. */
+  output: string
+}
+
+/** Run the server expecting it to refuse to start; killed after `timeoutMs` if it does not exit by itself. */
+export async function runToExit (env: Record<string, string>, timeoutMs = 20_000): Promise<Refusal> {
   const child = spawn(process.execPath, [SERVER], { env: { PATH: process.env.PATH ?? '', PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+  const { code, signal } = await new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (c, s) => resolve({ code: c, signal: s })))
   clearTimeout(timer)
-  return { code, output: stderr + stdout }
+  return { code, signal, stdout, stderr, output: stderr + stdout }
 }

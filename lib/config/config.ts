@@ -136,9 +136,11 @@ export function loadConfig (options: ConfigOptions = {}, env: Env = process.env)
   const production = options.production ?? env.NODE_ENV === 'production'
   const key = raw.apiKey as string | undefined
   if (production) {
-    if (key === undefined) throw new ConfigError('SELLIFY_API_KEY', 'is required when NODE_ENV=production')
-    if (key === DEV_API_KEY) throw new ConfigError('SELLIFY_API_KEY', 'must not be the built-in dev key in production')
-    if (key.length < 32) throw new ConfigError('SELLIFY_API_KEY', 'must be at least 32 characters in production')
+    // Named by where the key came from; a missing one by both places an embedding app may set it.
+    if (key === undefined) throw new ConfigError('SELLIFY_API_KEY', 'is required when NODE_ENV=production (an embedding app may pass it as the `apiKey` option)')
+    const from = options.apiKey === undefined ? 'SELLIFY_API_KEY' : 'apiKey option'
+    if (key === DEV_API_KEY) throw new ConfigError(from, 'must not be the built-in dev key in production')
+    if (key.length < 32) throw new ConfigError(from, 'must be at least 32 characters in production')
   }
   raw.apiKey = key ?? DEV_API_KEY
   raw.apiKeyIsDefault = raw.apiKey === DEV_API_KEY
@@ -155,7 +157,24 @@ export function loadConfig (options: ConfigOptions = {}, env: Env = process.env)
   }
   const config = raw as Config
   checkAccountDefaults(config.defaults)
+  if (config.store.databaseUrl !== undefined) checkDatabaseUrl(config.store.databaseUrl)
   return config
+}
+
+const PG_PROTOCOLS = ['postgres:', 'postgresql:', 'socket:']
+
+/**
+ * node-postgres reads anything as a connection string (`notaurl` becomes the host `base`), so a typo would
+ * surface later as a network error. The value is never quoted: it usually holds a password.
+ */
+function checkDatabaseUrl (url: string): void {
+  let protocol: string
+  try {
+    protocol = new URL(url).protocol
+  } catch {
+    throw new ConfigError('DATABASE_URL', 'is not a URL; expected postgres://user:password@host:5432/database')
+  }
+  if (!PG_PROTOCOLS.includes(protocol)) throw new ConfigError('DATABASE_URL', `must be a postgres:// or postgresql:// URL, not ${protocol}//…`)
 }
 
 /** The rules JSON Schema cannot say: a real IANA zone, a real time of day, min <= max. */

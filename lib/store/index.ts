@@ -2,7 +2,7 @@
  * Opens the configured store: PostgreSQL when a database URL is given, else SQLite
  * (`./data/sellify.db` by default, `:memory:` allowed).
  */
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, statSync, type Stats } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import type { Store } from './contract.js'
 import { createPostgresStore } from './postgres/index.js'
@@ -41,8 +41,45 @@ export function createStore (o: StoreOptions = {}): Store {
     })
   }
   const path = o.sqlitePath ?? DEFAULT_SQLITE_PATH
-  if (path !== ':memory:' && path !== '' && !path.startsWith('file:')) {
-    mkdirSync(dirname(resolve(path)), { recursive: true })
+  if (path === ':memory:' || path === '' || path.startsWith('file:')) return createSqliteStore({ path })
+  const file = resolve(path)
+  if (stat(file)?.isDirectory() === true) throw new Error(`cannot open ${file}: it is a folder, not a database file`)
+  createFolder(dirname(file))
+  try {
+    return createSqliteStore({ path })
+  } catch (err) {
+    throw new Error(`cannot open ${file}: ${(err as Error).message}`, { cause: err })
   }
-  return createSqliteStore({ path })
+}
+
+function stat (path: string): Stats | undefined {
+  try {
+    return statSync(path)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The database file's folder and its missing parents, one `mkdir` each. Node 20's recursive `mkdirSync`
+ * spins forever at 100 % CPU where a folder cannot be made (anywhere under `/proc`), so it is not used.
+ */
+function createFolder (folder: string): void {
+  const missing: string[] = []
+  let existing = folder
+  let found = stat(existing)
+  while (found === undefined && dirname(existing) !== existing) {
+    missing.unshift(existing)
+    existing = dirname(existing)
+    found = stat(existing)
+  }
+  if (found?.isDirectory() !== true) throw new Error(`cannot create the folder ${folder}: ${existing} is not a folder`)
+  for (const dir of missing) {
+    try {
+      mkdirSync(dir)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && stat(dir)?.isDirectory() === true) continue
+      throw new Error(`cannot create the folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err })
+    }
+  }
 }

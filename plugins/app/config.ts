@@ -44,6 +44,11 @@ export default fp(async function config (fastify, opts: SellifyOptions) {
       random: random ?? Math.random
     }
   }
+  // Through the host's logger: an embedding app would otherwise never hear of it (the standalone server
+  // also prints it next to where it listens). Outside production only: there loadConfig refuses the dev key.
+  if (resolved.apiKeyIsDefault) {
+    fastify.log.warn('Sellify is using the built-in dev API key, which is public: set SELLIFY_API_KEY (or pass the `apiKey` option when embedding) before real use')
+  }
   // The other members arrive with their plugins, each before anything can read it.
   fastify.decorate('sellify', engines as SellifyEngines)
 }, { name: 'config', fastify: '5.x' })

@@ -1,10 +1,40 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { scopedAccount } from '../../lib/keys/policy.js'
 import { AUTH_ERRORS, BODY_ERRORS, errorResponses } from '../common/schema.js'
-import { AccountBodySchema, AccountListSchema, AccountParamsSchema, AccountSchema } from './schema.js'
+import { ACCOUNT_ID_MAX_LENGTH, AccountBodySchema, AccountListSchema, AccountParamsSchema, AccountSchema } from './schema.js'
 
 const tags = ['accounts']
+
+/**
+ * Where the routes on one account answer. Fastify's router refuses a path parameter longer than its
+ * `maxParamLength` with a 414 before any route runs; that option belongs to the host's router (100 unless
+ * the host sets it; the standalone server sets 128) and a plugin cannot change it, while account ids go to
+ * 128 characters. A wildcard is not bound by the limit, so under a shorter limit each `/:account` route also
+ * answers on a hidden `/*` twin, which the router reaches only when the parameter route does not match.
+ */
+function accountPaths (fastify: FastifyInstance) {
+  const { maxParamLength, routerOptions } = fastify.initialConfig
+  // Given both ways, one of them may be a default Fastify filled in: the smaller is the safe reading.
+  const limit = Math.min(maxParamLength ?? 100, routerOptions?.maxParamLength ?? Infinity)
+  const paths = [{ url: '/:account', hide: false, twin: {} }]
+  if (limit < ACCOUNT_ID_MAX_LENGTH) paths.push({ url: '/*', hide: true, twin: { preValidation: accountFromRest } })
+  return paths
+}
+
+/**
+ * The twin's rest of the path becomes `params.account` before validation, so the schema, the handler and
+ * the error messages are the parameter route's. More than one segment is no route, as without the twin.
+ */
+async function accountFromRest (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  const rest = (request.params as Record<string, string>)['*']
+  if (rest.includes('/')) {
+    reply.callNotFound()
+    return reply
+  }
+  request.params = { account: rest }
+}
 
 const accounts: FastifyPluginAsyncTypebox = async function accountRoutes (fastify) {
   const service = fastify.sellify.accounts
@@ -14,42 +44,50 @@ const accounts: FastifyPluginAsyncTypebox = async function accountRoutes (fastif
     schema: { tags, summary: 'Every account with its configuration', response: { 200: AccountListSchema, ...errorResponses(503, ...AUTH_ERRORS) } }
   }, async () => ({ accounts: await service.list() }))
 
-  fastify.get('/:account', {
-    schema: {
-      tags,
-      summary: 'One account\'s configuration (admins, or an agent for its own account)',
-      params: AccountParamsSchema,
-      response: { 200: AccountSchema, ...errorResponses(400, 404, 503, ...AUTH_ERRORS) }
-    }
-  }, async (request) => await service.get(scopedAccount(request.principal, request.params.account) ?? request.params.account))
+  for (const { url, hide, twin } of accountPaths(fastify)) {
+    fastify.get(url, {
+      ...twin,
+      schema: {
+        hide,
+        tags,
+        summary: 'One account\'s configuration (admins, or an agent for its own account)',
+        params: AccountParamsSchema,
+        response: { 200: AccountSchema, ...errorResponses(400, 404, 503, ...AUTH_ERRORS) }
+      }
+    }, async (request) => await service.get(scopedAccount(request.principal, request.params.account) ?? request.params.account))
 
-  fastify.put('/:account', {
-    config: { access: 'admin' },
-    schema: {
-      tags,
-      summary: 'Create or replace an account\'s configuration',
-      params: AccountParamsSchema,
-      body: AccountBodySchema,
-      response: { 200: AccountSchema, 201: AccountSchema, ...errorResponses(503, ...BODY_ERRORS, ...AUTH_ERRORS) }
-    }
-  }, async (request, reply) => {
-    const { account, created } = await service.put(request.params.account, request.body ?? {})
-    if (created) reply.code(201)
-    return account
-  })
+    fastify.put(url, {
+      ...twin,
+      config: { access: 'admin' },
+      schema: {
+        hide,
+        tags,
+        summary: 'Create or replace an account\'s configuration',
+        params: AccountParamsSchema,
+        body: AccountBodySchema,
+        response: { 200: AccountSchema, 201: AccountSchema, ...errorResponses(503, ...BODY_ERRORS, ...AUTH_ERRORS) }
+      }
+    }, async (request, reply) => {
+      const { account, created } = await service.put(request.params.account, request.body ?? {})
+      if (created) reply.code(201)
+      return account
+    })
 
-  fastify.delete('/:account', {
-    config: { access: 'admin' },
-    schema: {
-      tags,
-      summary: 'Delete an account, its counters and history, and revoke its agent keys',
-      params: AccountParamsSchema,
-      response: { 204: Type.Null({ description: 'Deleted' }), ...errorResponses(400, 404, 409, 503, ...AUTH_ERRORS) }
-    }
-  }, async (request, reply) => {
-    await service.delete(request.params.account)
-    return reply.code(204).send(null)
-  })
+    fastify.delete(url, {
+      ...twin,
+      config: { access: 'admin' },
+      schema: {
+        hide,
+        tags,
+        summary: 'Delete an account, its counters and history, and revoke its agent keys',
+        params: AccountParamsSchema,
+        response: { 204: Type.Null({ description: 'Deleted' }), ...errorResponses(400, 404, 409, 503, ...AUTH_ERRORS) }
+      }
+    }, async (request, reply) => {
+      await service.delete(request.params.account)
+      return reply.code(204).send(null)
+    })
+  }
 }
 
 export default accounts

@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import { pino } from 'pino'
 import { randomBytes } from 'node:crypto'
 import sellify from '../../app.js'
-import { loggerOptions, REDACT } from '../../lib/shared/logger-options.js'
+import { loggerOptions, REDACT, redactUrl } from '../../lib/shared/logger-options.js'
 
 const ADMIN_KEY = `admin-${randomBytes(24).toString('hex')}`
 const WRONG_KEY = `sk_${randomBytes(32).toString('base64url')}`
@@ -114,4 +114,65 @@ t.test('the redact paths match where pino finds the headers', async (t) => {
   t.ok(REDACT.includes('req.headers["x-api-key"]') && REDACT.includes('req.headers.authorization'))
   // The logged object is left intact: redaction works on the output only.
   t.equal(req.headers['x-api-key'], ADMIN_KEY)
+})
+
+/** A key sent in the query string is refused (keys go in X-API-Key) but must not reach the log either. */
+async function queryKeys (t: Test, app: FastifyInstance): Promise<string[]> {
+  const secrets: string[] = []
+  // Not shaped like a Sellify key: the parameter's name alone must be enough.
+  const secret = (): string => {
+    const s = randomBytes(24).toString('hex')
+    secrets.push(s)
+    return s
+  }
+  const urls = [
+    `/api/v1/quota/status?api_key=${secret()}`,
+    `/api/v1/quota/status?account=acme&key=${secret()}`,
+    `/api/v1/quota/history?token=${secret()}&days=2`,
+    `/api/v1/quota/status?apikey=${secret()}`,
+    `/api/v1/quota/status?API_KEY=${secret()}`,
+    `/api/v1/quota/status?x-api-key=${secret()}`,
+    `/api/v1/quota/status?access_token=${secret()}`,
+    `/api/v1/quota/status?api%5Fkey=${secret()}`,
+    `/api/v1/accounts/acme?secret=${secret()}`,
+    `/api/v1/no-such-route?api_key=${secret()}`,
+    `/api/v1/quota/status?password=${encodeURIComponent(secret())}#frag`,
+    `/api/v1/quota/status?q=sk_${secret()}`
+  ]
+  for (const url of urls) {
+    const res = await app.inject({ method: 'GET', url })
+    t.ok(res.statusCode === 401 || res.statusCode === 404, `${url.split('?')[0]}: refused (${res.statusCode})`)
+  }
+  return secrets
+}
+
+t.test('a key in the query string (?api_key=, ?key=, ?token=, …) is never logged, whatever logs the URL', async (t) => {
+  for (const custom of [false, true]) {
+    const { lines, stream } = capture()
+    const app = Fastify({
+      logger: {
+        ...loggerOptions('trace'),
+        stream,
+        ...(custom ? { serializers: { req: (req: FastifyRequest) => ({ method: req.method, url: req.url }) } } : {})
+      }
+    })
+    await app.register(sellify, { env: {}, scheduler: false, apiKey: ADMIN_KEY, store: { sqlitePath: ':memory:' } })
+    await app.ready()
+    t.teardown(() => app.close())
+    const secrets = await queryKeys(t, app)
+    assertNoSecret(t, lines, secrets)
+    const urls = lines.map((l) => JSON.parse(l) as { req?: { url?: string } }).flatMap((l) => l.req?.url ?? [])
+    t.ok(urls.includes('/api/v1/quota/status?account=acme&key=[redacted]'), `the URL is still logged, other parameters kept (custom serializer: ${custom})`)
+    t.ok(urls.includes('/api/v1/quota/history?token=[redacted]&days=2'))
+    t.ok(lines.some((l) => l.includes('Route GET:/api/v1/no-such-route?api_key=[redacted] not found')), 'the 404 line names the route, not the key')
+  }
+})
+
+t.test('redactUrl keeps what is not a secret', async (t) => {
+  t.equal(redactUrl('/api/v1/quota/status?account=acme&days=7'), '/api/v1/quota/status?account=acme&days=7')
+  t.equal(redactUrl('/api/v1/quota/status'), '/api/v1/quota/status')
+  t.equal(redactUrl('/x?api_key=abc&account=a&token'), '/x?api_key=[redacted]&account=a&token')
+  t.equal(redactUrl('/x?Authorization=Bearer%20abc;sig=1'), '/x?Authorization=[redacted];sig=[redacted]')
+  t.equal(redactUrl('/x?q=sk_' + 'a'.repeat(43)), '/x?q=[redacted]', 'a value shaped like a Sellify secret, whatever its name')
+  t.equal(redactUrl('GET /x?key=1 then /y?token=2'), 'GET /x?key=[redacted] then /y?token=[redacted]', 'every URL of a message')
 })

@@ -86,3 +86,27 @@ t.test('a rate-limit window that cannot be parsed is a start-up error, not a 500
   }
   t.equal(loadConfig({}, { SELLIFY_RATE_LIMIT_WINDOW: '30s' }).rateLimit.timeWindow, '30s')
 })
+
+t.test('DATABASE_URL must be a PostgreSQL URL (node-postgres would take `notaurl` as the host `base`); its value is never quoted', async (t) => {
+  for (const bad of ['notaurl', 'localhost:5432', 'mysql://root:hunter2@db/app', 'http://postgres:hunter2@db/app']) {
+    let caught: unknown
+    try {
+      loadConfig({}, { DATABASE_URL: bad })
+    } catch (err) {
+      caught = err
+    }
+    t.ok(caught instanceof ConfigError && caught.variable === 'DATABASE_URL', `${bad}: ${String(caught)}`)
+    t.notMatch(String(caught), /hunter2/, 'no password in the message')
+  }
+  t.throws(() => loadConfig({ store: { databaseUrl: 'notaurl' } }, {}), /DATABASE_URL/, 'the option is checked too')
+  for (const good of ['postgres://x@localhost/db', 'postgresql://u:p%40ss@db.example:6543/app?sslmode=require', 'postgres:///app', 'socket:/var/run/postgresql?db=app']) {
+    t.equal(loadConfig({}, { DATABASE_URL: good }).store.databaseUrl, good)
+  }
+})
+
+t.test('production key errors name where the key came from, and both places when it is missing', async (t) => {
+  const prod = { NODE_ENV: 'production' }
+  t.throws(() => loadConfig({}, prod), /^SELLIFY_API_KEY: is required when NODE_ENV=production .*`apiKey` option/)
+  t.throws(() => loadConfig({ apiKey: DEV_API_KEY }, prod), /^apiKey option: must not be the built-in dev key/)
+  t.throws(() => loadConfig({ apiKey: 'short' }, { ...prod, SELLIFY_API_KEY: 'x'.repeat(40) }), /^apiKey option: must be at least 32/, 'the option wins, and is named')
+})
