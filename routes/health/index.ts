@@ -1,13 +1,18 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { readPackage } from '../../lib/shared/version.js'
+import { StringEnum } from '../../lib/shared/schema.js'
 
 export const HealthSchema = Type.Object({
   status: StringLiteral('healthy', 'unhealthy'),
   service: Type.Literal('sellify-core'),
   version: Type.String(),
   store: Type.Union([Type.Literal('sqlite'), Type.Literal('postgres')]),
-  uptime_seconds: Type.Integer({ minimum: 0 })
+  uptime_seconds: Type.Integer({ minimum: 0 }),
+  rate_limiter: Type.Optional(StringEnum(['memory', 'redis', 'degraded'], {
+    description: 'Where requests are counted: in memory, in Redis (REDIS_URL), or nowhere while Redis does not answer ' +
+      '(requests then go through unlimited; the status stays healthy)'
+  }))
 })
 
 function StringLiteral (...values: string[]) {
@@ -49,13 +54,14 @@ const health: FastifyPluginAsyncTypebox = async function health (fastify) {
         response: { 200: HealthSchema, 503: HealthSchema }
       }
     }, async (_request, reply) => {
-      const ok = await storeAnswers()
+      const [ok, rateLimiter] = await Promise.all([storeAnswers(), fastify.sellifyRateLimiter.state()])
       return await reply.code(ok ? 200 : 503).send({
         status: ok ? 'healthy' : 'unhealthy',
         service: 'sellify-core',
         version,
         store: store.kind,
-        uptime_seconds: Math.floor((Date.now() - started) / 1000)
+        uptime_seconds: Math.floor((Date.now() - started) / 1000),
+        rate_limiter: rateLimiter
       })
     })
   }
