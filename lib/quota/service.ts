@@ -1,4 +1,5 @@
 import type { AccountService } from '../accounts/service.js'
+import { UnknownAccount } from '../accounts/errors.js'
 import { DEFAULT_ACCOUNT, type Account } from '../accounts/types.js'
 import type { Clock, Random } from '../shared/clock.js'
 import { createEvents } from '../shared/events.js'
@@ -7,7 +8,7 @@ import type { ResetReads } from '../resets/store.js'
 import type { ResetRecord } from '../resets/types.js'
 import { InvalidCount } from './errors.js'
 import { firstExceeded, pacingDelay, remainingView, usageView } from './rules.js'
-import { consumeOp, type QuotaStore } from './store.js'
+import { consumeOp, type AccountZone, type QuotaStore } from './store.js'
 import { LIMITS, type Kind, type LimitName, type Limits, type PeriodUsage, type UsagePair, type UsageView } from './types.js'
 
 export interface QuotaServiceOptions {
@@ -53,6 +54,14 @@ export interface CheckView {
 /** What the engine tells observers (metrics) after the fact. */
 export interface ConsumeEvent { kind: Kind, count: number, allowed: boolean, reason?: LimitName }
 
+/**
+ * An account's counters as the store answered them (after a consume, a refusal or a record), with the
+ * instants its day and week end: from then on they are a past period's, which reads 0.
+ */
+export interface UsageSnapshot { account: string, usage: UsagePair, dayEnd: Date, weekEnd: Date }
+
+const snapshotOf = (account: string, p: Periods, usage: UsagePair): UsageSnapshot => ({ account, usage, dayEnd: p.dayEnd, weekEnd: p.weekEnd })
+
 /** Seconds until `end`, at least 1 so a client never retries in a busy loop. */
 function secondsUntil (end: Date, now: Date): number {
   return Math.max(1, Math.ceil((end.getTime() - now.getTime()) / 1000))
@@ -61,6 +70,11 @@ function secondsUntil (end: Date, now: Date): number {
 function retryAfter (limit: LimitName, p: Periods, at: Date): number {
   return secondsUntil(LIMITS[limit].period === 'day' ? p.dayEnd : p.weekEnd, at)
 }
+
+/** Period settings changing under a send again and again is a broken store, not a race. */
+const SEND_ATTEMPTS = 3
+
+const zoneOf = (a: Account): AccountZone => ({ timezone: a.timezone, reset_time: a.reset_time, week_start: a.week_start })
 
 function countOf (req: SendRequest): number {
   const count = req.count ?? 1
@@ -75,6 +89,7 @@ function countOf (req: SendRequest): number {
 export function createQuotaService (options: QuotaServiceOptions) {
   const { store, accounts, now, random } = options
   const events = createEvents<ConsumeEvent>()
+  const usageEvents = createEvents<UsageSnapshot>()
 
   function sendAccount (req: SendRequest): Promise<Account> {
     return req.createMissing === true ? accounts.ensure(req.account ?? DEFAULT_ACCOUNT) : accounts.get(req.account)
@@ -119,15 +134,36 @@ export function createQuotaService (options: QuotaServiceOptions) {
     return { can_send: true, delay_seconds: pacingDelay(account.delays, req.message_type, usage.day.messages, account.limits.messages_per_day, random) }
   }
 
+  /**
+   * One guarded write, decided by the account as committed at that moment (the copy read here only makes
+   * the period keys): gone meanwhile, it is created again for a key that may create it, else 404; its
+   * period settings changed meanwhile, the keys are made again from the committed ones.
+   */
+  async function send (req: SendRequest, count: number, mode: 'consume' | 'record') {
+    let account = await sendAccount(req)
+    for (let attempt = 0; ; attempt++) {
+      const at = now()
+      const p = periodsAt(at, account)
+      const [result] = await store.commit([consumeOp({
+        account: account.id, day: p.day, week: p.week, kind: req.message_type, count, mode, zone: zoneOf(account)
+      })])
+      if ('limits' in result) return { account, at, p, result }
+      if (attempt >= SEND_ATTEMPTS) throw new Error(`store: account ${JSON.stringify(account.id)} kept changing during a ${mode}`)
+      if (result.account === 'missing') {
+        if (req.createMissing !== true) throw UnknownAccount(account.id)
+        account = await accounts.ensure(account.id)
+      } else {
+        account = { ...account, ...result.zone }
+      }
+    }
+  }
+
   async function consume (req: SendRequest): Promise<ConsumeView> {
     const count = countOf(req)
-    const account = await sendAccount(req)
-    const at = now()
-    const p = periodsAt(at, account)
-    const [result] = await store.commit([consumeOp({
-      account: account.id, day: p.day, week: p.week, kind: req.message_type, count, mode: 'consume', limits: account.limits
-    })])
+    const { account: read, at, p, result } = await send(req, count, 'consume')
+    const account = { ...read, limits: result.limits }
     events.emit({ kind: req.message_type, count, allowed: result.ok, ...(result.ok ? {} : { reason: result.limit }) })
+    usageEvents.emit(snapshotOf(account.id, p, result.ok ? result.after : result.usage))
     if (!result.ok) {
       return {
         allowed: false,
@@ -147,13 +183,10 @@ export function createQuotaService (options: QuotaServiceOptions) {
 
   async function record (req: SendRequest): Promise<{ recorded: true, usage: UsageView }> {
     const count = countOf(req)
-    const account = await sendAccount(req)
-    const p = periodsAt(now(), account)
-    const [result] = await store.commit([consumeOp({
-      account: account.id, day: p.day, week: p.week, kind: req.message_type, count, mode: 'record', limits: account.limits
-    })])
+    const { account, p, result } = await send(req, count, 'record')
     // A record never refuses; a store that says otherwise is broken.
     if (!result.ok) throw new Error('store: a record was refused')
+    usageEvents.emit(snapshotOf(account.id, p, result.after))
     return { recorded: true, usage: usageView(result.after) }
   }
 
@@ -176,13 +209,15 @@ export function createQuotaService (options: QuotaServiceOptions) {
     consume,
     record,
     history,
-    /** Today's and this week's counters, for metrics. */
-    async usageOf (account: Account): Promise<UsagePair> {
+    /** Today's and this week's counters, for metrics: read once per account, events keep them current. */
+    async usageOf (account: Account): Promise<UsageSnapshot> {
       const p = periodsAt(now(), account)
-      return await store.getUsage(account.id, p.day, p.week)
+      return snapshotOf(account.id, p, await store.getUsage(account.id, p.day, p.week))
     },
-    /** Be told of every consume and record decision (metrics). */
-    observe: events.observe
+    /** Be told of every consume decision (metrics). */
+    observe: events.observe,
+    /** Be told of an account's counters after every consume and record (metrics' usage gauges). */
+    observeUsage: usageEvents.observe
   }
 }
 

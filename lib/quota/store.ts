@@ -1,6 +1,10 @@
 /** What the quota engine needs of a store. */
+import type { AccountConfig } from '../accounts/types.js'
 import type { UnitOfWork, WriteOp } from '../shared/unit-of-work.js'
 import type { Kind, LimitName, Limits, PeriodUsage, UsagePair } from './types.js'
+
+/** The settings that make an account's period keys: a consume counts only under keys made from the committed ones. */
+export type AccountZone = Pick<AccountConfig, 'timezone' | 'reset_time' | 'week_start'>
 
 export interface ConsumeInput {
   account: string
@@ -12,13 +16,24 @@ export interface ConsumeInput {
   count: number
   /** `consume` refuses when a counter would pass its limit; `record` always counts (the send already happened). */
   mode: 'consume' | 'record'
-  limits: Limits
+  /** What `day` and `week` were computed with. The limits are not an input: the store reads the committed ones. */
+  zone: AccountZone
 }
 
+/**
+ * Decided by the account as committed when the guarded write runs, never by a copy read earlier: a limit
+ * lowered to 0 stops the next consume, and a deleted account counts nothing.
+ */
 export type ConsumeResult =
-  | { ok: true, before: UsagePair, after: UsagePair }
+  | { ok: true, before: UsagePair, after: UsagePair, limits: Limits }
   /** Nothing changed. `limit` is the first limit the send would pass (`firstExceeded`). */
-  | { ok: false, limit: LimitName, usage: UsagePair }
+  | { ok: false, limit: LimitName, usage: UsagePair, limits: Limits }
+  /**
+   * Nothing changed: the account is gone (`missing`), or its time zone, reset time or week start are no
+   * longer the ones `day` and `week` were computed with (`changed`: compute them again and retry).
+   */
+  | { ok: false, limit: null, account: 'missing' }
+  | { ok: false, limit: null, account: 'changed', zone: AccountZone }
 
 /** Atomic check-and-increment of every counter the kind touches (day row, then week row). */
 export interface ConsumeOp extends WriteOp<'quota.consume', ConsumeResult> {

@@ -10,9 +10,9 @@ const SQL = {
   put: `${INSERT} ON CONFLICT (id) DO UPDATE SET ${SHARED_SQL.accountUpdates} RETURNING *, (xmax = 0) AS created`,
   ensure: `WITH ins AS (${INSERT} ON CONFLICT (id) DO NOTHING RETURNING *)
     SELECT * FROM ins UNION ALL SELECT * FROM accounts WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM ins)`,
-  // One statement, so one transaction: every part happens or none.
+  // One statement, so one transaction: every part happens or none. The usage rows go with the account
+  // (ON DELETE CASCADE, which also refuses a consume that races the delete).
   delete: `WITH gone AS (DELETE FROM accounts WHERE id = $1 RETURNING id),
-    u AS (DELETE FROM usage WHERE account = $1),
     l AS (DELETE FROM reset_periods WHERE account = $1),
     r AS (DELETE FROM resets WHERE account = $1),
     k AS (UPDATE api_keys SET revoked_at = $2 WHERE account = $1 AND revoked_at IS NULL)

@@ -151,12 +151,39 @@ export function createPostgresStore (options: PostgresStoreOptions): Store {
     closed: () => closed
   }
   const accounts = postgresAccounts(conn)
-  const quota = postgresQuota(conn, pool)
+  const quota = postgresQuota(conn, pool, queryTimeoutMs)
   const resets = postgresResets(conn)
   const keys = postgresKeys(conn)
   const appliers: PostgresAppliers = { ...accounts.appliers, ...quota.appliers, ...resets.appliers, ...keys.appliers }
 
-  async function commit<const P extends readonly StoreOp[]> (plan: P): Promise<Results<P>> {
+  /**
+   * Set when a write failed because the database cannot take writes (read-only, disk full, I/O error);
+   * cleared by the next write that commits. While set, reads reject too: `check` answers 503 like `consume`.
+   */
+  let unwritable: Error | null = null
+  function wrote<T> (write: Promise<T>): Promise<T> {
+    return write.then((value) => {
+      unwritable = null
+      return value
+    }, (err: unknown) => {
+      if (cannotWrite(err)) unwritable = err as Error
+      throw err
+    })
+  }
+  /** The engines' reads, refused while the store cannot write. */
+  function guarded<T extends object> (reads: T): T {
+    const wrapped: Record<string, unknown> = {}
+    for (const [name, fn] of Object.entries(reads) as Array<[string, (...args: unknown[]) => Promise<unknown>]>) {
+      wrapped[name] = (...args: unknown[]) => unwritable === null ? fn(...args) : Promise.reject(unwritable)
+    }
+    return wrapped as T
+  }
+
+  function commit<const P extends readonly StoreOp[]> (plan: P): Promise<Results<P>> {
+    return wrote(apply(plan))
+  }
+
+  async function apply<const P extends readonly StoreOp[]> (plan: P): Promise<Results<P>> {
     const steps = prepare(plan, appliers as { [K in OpName]: PostgresApplier<StoreOp> })
     if (closed) throw closedError('postgres')
     if (plan.length === 1) {
@@ -219,8 +246,9 @@ export function createPostgresStore (options: PostgresStoreOptions): Store {
   return {
     kind: 'postgres',
     migrate,
+    /** Answers only when a write commits (migration 6's one-row table). */
     async ping () {
-      await poolQ.query('SELECT 1')
+      await wrote(poolQ.query('INSERT INTO store_probe (id, at) VALUES (true, now()) ON CONFLICT (id) DO UPDATE SET at = excluded.at'))
     },
     async close () {
       closed = true
@@ -233,13 +261,17 @@ export function createPostgresStore (options: PostgresStoreOptions): Store {
       ended ??= pool.end()
       await ended
     },
-    ...accounts.reads,
-    ...quota.reads,
-    ...resets.reads,
-    ...keys.reads,
+    ...guarded(accounts.reads),
+    ...guarded(quota.reads),
+    ...guarded(resets.reads),
+    ...guarded(keys.reads),
     commit
   }
 }
+
+/** SQLSTATEs of a database that cannot take a write: read-only transaction, disk full, I/O error. */
+const CANNOT_WRITE = new Set(['25006', '53100', '58030'])
+const cannotWrite = (err: unknown): boolean => err instanceof pg.DatabaseError && err.code !== undefined && CANNOT_WRITE.has(err.code)
 
 function positiveInt (name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`${name} must be a positive integer`)

@@ -278,5 +278,157 @@ $fn$;
     // Superseded by sellify_consume_batch, which a plan's transaction also calls, with one element, when a
     // consume is one operation among others (docs/architecture.md, "Unit of work").
     sql: 'DROP FUNCTION IF EXISTS sellify_consume(text, text, text, bigint, bigint, bigint, bigint, bigint, bigint, bigint, boolean);'
+  },
+  {
+    version: 5,
+    name: 'consumes decide by the committed account; a locked row holds up only its own account',
+    // Until 4 the caller passed the limits it had read (from a cache): a limit lowered to 0 or an account
+    // deleted on another instance kept granting until the cache noticed, and a consume racing a delete
+    // wrote counters that came back with the account. Now:
+    // - each element reads its account row in the statement that writes, under KEY SHARE (the committed
+    //   limits; missing: nothing counted; other period settings than the caller's keys were made with:
+    //   'changed'), so a delete and a consume of one account are serialised;
+    // - usage rows belong to their account (ON DELETE CASCADE): a consume that raced a delete fails its
+    //   insert (23503) instead of leaving counters behind, and the caller retries the batch, which then
+    //   finds the account missing. Only a new row pays the foreign key's lock on the account;
+    // - with p_skip_locked, an element whose usage rows another transaction holds is answered 'busy'
+    //   at once (SKIP LOCKED never waits, and it needs no subtransaction): the caller retries that
+    //   consume alone later, and the rest of the batch is not held up by it.
+    sql: `
+DELETE FROM usage u WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = u.account);
+ALTER TABLE usage ADD CONSTRAINT usage_account_fkey FOREIGN KEY (account) REFERENCES accounts (id) ON DELETE CASCADE;
+DROP FUNCTION sellify_consume_batch(text[], text[], text[], bigint[], bigint[], bigint[], bigint[], bigint[], bigint[], bigint[], boolean[]);
+
+CREATE FUNCTION sellify_consume_batch (
+  p_account text[], p_day text[], p_week text[],
+  p_timezone text[], p_reset_time text[], p_week_start text[],
+  p_messages bigint[], p_images bigint[], p_videos bigint[],
+  p_record boolean[], p_skip_locked boolean,
+  OUT idx integer, OUT outcome text, OUT failed_limit text,
+  OUT day_messages bigint, OUT day_images bigint, OUT day_videos bigint,
+  OUT week_messages bigint, OUT week_images bigint, OUT week_videos bigint,
+  OUT messages_per_day bigint, OUT messages_per_week bigint, OUT images_per_day bigint, OUT videos_per_week bigint,
+  OUT timezone text, OUT reset_time text, OUT week_start text
+) RETURNS SETOF record LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+  i integer;
+  a text;
+  m bigint;
+  im bigint;
+  v bigint;
+  rec boolean;
+  day_new boolean;
+  n_rows integer;
+  n_free integer;
+BEGIN
+  FOR i IN SELECT u.o::integer FROM unnest(p_account) WITH ORDINALITY AS u(a, o) ORDER BY u.a COLLATE "C", u.o LOOP
+    idx := i;
+    a := p_account[i];
+    m := p_messages[i];
+    im := p_images[i];
+    v := p_videos[i];
+    rec := p_record[i];
+    outcome := 'refused';
+    failed_limit := NULL;
+    day_messages := NULL; day_images := NULL; day_videos := NULL;
+    week_messages := NULL; week_images := NULL; week_videos := NULL;
+
+    -- KEY SHARE: a delete of the account waits for this transaction (and this element for a delete in
+    -- progress), so both take the account before its usage rows and never deadlock; a change of its
+    -- settings does not wait.
+    IF p_skip_locked THEN
+      SELECT ac.timezone, ac.reset_time, ac.week_start,
+             ac.messages_per_day, ac.messages_per_week, ac.images_per_day, ac.videos_per_week
+        INTO timezone, reset_time, week_start, messages_per_day, messages_per_week, images_per_day, videos_per_week
+        FROM accounts ac WHERE ac.id = a FOR KEY SHARE SKIP LOCKED;
+      IF NOT FOUND AND EXISTS (SELECT 1 FROM accounts ac WHERE ac.id = a) THEN
+        outcome := 'busy';
+        RETURN NEXT;
+        CONTINUE;
+      END IF;
+    ELSE
+      SELECT ac.timezone, ac.reset_time, ac.week_start,
+             ac.messages_per_day, ac.messages_per_week, ac.images_per_day, ac.videos_per_week
+        INTO timezone, reset_time, week_start, messages_per_day, messages_per_week, images_per_day, videos_per_week
+        FROM accounts ac WHERE ac.id = a FOR KEY SHARE;
+    END IF;
+    IF NOT FOUND THEN
+      outcome := 'missing';
+      RETURN NEXT;
+      CONTINUE;
+    END IF;
+    IF timezone <> p_timezone[i] OR reset_time <> p_reset_time[i] OR week_start <> p_week_start[i] THEN
+      outcome := 'changed';
+      RETURN NEXT;
+      CONTINUE;
+    END IF;
+
+    IF p_skip_locked THEN
+      SELECT count(*) INTO n_rows FROM usage u WHERE u.account = a AND u.period IN (p_day[i], p_week[i]);
+      IF n_rows > 0 THEN
+        SELECT count(*) INTO n_free FROM (SELECT 1 FROM usage u WHERE u.account = a AND u.period IN (p_day[i], p_week[i])
+          FOR NO KEY UPDATE SKIP LOCKED) s;
+        IF n_free < n_rows THEN
+          outcome := 'busy';
+          RETURN NEXT;
+          CONTINUE;
+        END IF;
+      END IF;
+    END IF;
+
+    -- A send that does not fit even in empty counters touches no row.
+    IF rec OR (m <= messages_per_day AND m <= messages_per_week
+               AND (im = 0 OR im <= images_per_day) AND (v = 0 OR v <= videos_per_week)) THEN
+      INSERT INTO usage AS u (account, period, messages, images, videos) VALUES (a, p_day[i], m, im, v)
+        ON CONFLICT (account, period) DO UPDATE
+          SET messages = u.messages + excluded.messages, images = u.images + excluded.images, videos = u.videos + excluded.videos
+          WHERE rec OR (u.messages + excluded.messages <= messages_per_day
+                        AND (excluded.images = 0 OR u.images + excluded.images <= images_per_day))
+        RETURNING u.messages, u.images, u.videos, (u.xmax = 0) INTO day_messages, day_images, day_videos, day_new;
+      IF FOUND THEN
+        INSERT INTO usage AS u (account, period, messages, images, videos) VALUES (a, p_week[i], m, im, v)
+          ON CONFLICT (account, period) DO UPDATE
+            SET messages = u.messages + excluded.messages, images = u.images + excluded.images, videos = u.videos + excluded.videos
+            WHERE rec OR (u.messages + excluded.messages <= messages_per_week
+                          AND (excluded.videos = 0 OR u.videos + excluded.videos <= videos_per_week))
+          RETURNING u.messages, u.images, u.videos INTO week_messages, week_images, week_videos;
+        IF FOUND THEN
+          outcome := 'granted';
+          RETURN NEXT;
+          CONTINUE;
+        END IF;
+        -- The week refused: take the day's share back (this transaction holds the day row).
+        IF day_new THEN
+          DELETE FROM usage u WHERE u.account = a AND u.period = p_day[i];
+        ELSE
+          UPDATE usage u SET messages = u.messages - m, images = u.images - im, videos = u.videos - v
+            WHERE u.account = a AND u.period = p_day[i];
+        END IF;
+      END IF;
+    END IF;
+
+    SELECT coalesce(max(u.messages), 0), coalesce(max(u.images), 0), coalesce(max(u.videos), 0)
+      INTO day_messages, day_images, day_videos
+      FROM usage u WHERE u.account = a AND u.period = p_day[i];
+    SELECT coalesce(max(u.messages), 0), coalesce(max(u.images), 0), coalesce(max(u.videos), 0)
+      INTO week_messages, week_images, week_videos
+      FROM usage u WHERE u.account = a AND u.period = p_week[i];
+    failed_limit := CASE
+      WHEN day_messages + m > messages_per_day THEN 'messages_per_day'
+      WHEN week_messages + m > messages_per_week THEN 'messages_per_week'
+      WHEN im > 0 AND day_images + im > images_per_day THEN 'images_per_day'
+      WHEN v > 0 AND week_videos + v > videos_per_week THEN 'videos_per_week'
+    END;
+    RETURN NEXT;
+  END LOOP;
+END
+$fn$;
+`
+  },
+  {
+    version: 6,
+    name: 'store probe',
+    // One row that a health check rewrites: the store is healthy only while a write commits.
+    sql: 'CREATE TABLE store_probe (id boolean PRIMARY KEY DEFAULT true CHECK (id), at timestamptz NOT NULL);'
   }
 ]

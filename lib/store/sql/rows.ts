@@ -2,10 +2,10 @@
  * What both store backends share: input checks and row mapping. Keeping them in one place is what makes
  * SQLite and PostgreSQL answer alike; the enums come from the engines' `as const` arrays.
  */
-import type { Account, WeekStart } from '../../accounts/types.js'
+import { WEEK_DAYS, type Account, type WeekStart } from '../../accounts/types.js'
 import type { NewApiKey, StoredApiKey } from '../../keys/store.js'
 import { ROLES, type ApiKeyRecord, type Role } from '../../keys/types.js'
-import type { ConsumeInput } from '../../quota/store.js'
+import type { AccountZone, ConsumeInput } from '../../quota/store.js'
 import { zeroUsage } from '../../quota/rules.js'
 import { COUNTERS, KINDS, LIMIT_NAMES, type PeriodUsage } from '../../quota/types.js'
 import type { ResetInput, ResetQuery } from '../../resets/store.js'
@@ -50,11 +50,18 @@ export function checkConsumeInput (input: ConsumeInput): void {
   if (!oneOf(KINDS, input.kind)) fail(`unknown kind ${JSON.stringify(input.kind)}`)
   if (!isCount(input.count) || input.count < 1) fail('count must be a positive integer')
   if (input.mode !== 'consume' && input.mode !== 'record') fail(`unknown mode ${JSON.stringify(input.mode)}`)
-  const l = input.limits
-  if (l === null || typeof l !== 'object') fail('limits must be an object')
-  for (const name of LIMIT_NAMES) {
-    if (!isCount(l[name]) || l[name] < 0) fail(`limit ${name} must be an integer >= 0`)
+  const z = input.zone
+  if (z === null || typeof z !== 'object') fail('zone must be an object')
+  if (typeof z.timezone !== 'string' || typeof z.reset_time !== 'string' || !oneOf(WEEK_DAYS, z.week_start)) {
+    fail('zone must have a timezone, a reset_time and a week_start')
   }
+}
+
+export const zoneOf = (a: AccountZone): AccountZone => ({ timezone: a.timezone, reset_time: a.reset_time, week_start: a.week_start })
+
+/** Whether the committed account still makes the period keys the consume was computed with. */
+export function sameZone (a: AccountZone, b: AccountZone): boolean {
+  return a.timezone === b.timezone && a.reset_time === b.reset_time && a.week_start === b.week_start
 }
 
 export function checkUsageKeys (account: string, day: string, week: string): void {

@@ -16,9 +16,16 @@ export const SHARED_SQL = {
   clearUsage: 'UPDATE usage SET messages = 0, images = 0, videos = 0 WHERE account = ? AND period = ?',
   insertLedger: 'INSERT INTO reset_periods (account, reset_type, period) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
   insertReset: `INSERT INTO resets (${RESET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-  // Week keys are 8 characters long and can sort between two day keys; the length keeps them out.
-  dayHistory: `SELECT period AS day, messages, images, videos FROM usage
-    WHERE account = ? AND period >= ? AND period <= ? AND length(period) = 10 ORDER BY period`,
+  // What was sent each day: the counters, plus what manual daily resets cleared from them (a reset
+  // clears the quota, not the history). Week keys are 8 characters long and can sort between two day
+  // keys; the length keeps them out.
+  dayHistory: `SELECT u.period AS day, u.messages + coalesce(r.messages, 0) AS messages,
+      u.images + coalesce(r.images, 0) AS images, u.videos + coalesce(r.videos, 0) AS videos
+    FROM usage u LEFT JOIN (
+      SELECT period, sum(before_messages) AS messages, sum(before_images) AS images, sum(before_videos) AS videos
+      FROM resets WHERE account = ? AND reset_type = 'daily' AND source = 'manual' AND period >= ? AND period <= ? GROUP BY period
+    ) r ON r.period = u.period
+    WHERE u.account = ? AND u.period >= ? AND u.period <= ? AND length(u.period) = 10 ORDER BY u.period`,
   createKey: 'INSERT INTO api_keys (id, name, role, account, digest, created_at) VALUES (?, ?, ?, ?, ?, ?)',
   listKeys: 'SELECT id, name, role, account, created_at, last_used_at FROM api_keys WHERE revoked_at IS NULL ORDER BY created_at, id',
   findKey: 'SELECT * FROM api_keys WHERE digest = ?',

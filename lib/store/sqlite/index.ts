@@ -12,6 +12,7 @@
  * Each engine's statements live in its own file beside this one (accounts.ts, quota.ts, resets.ts, keys.ts).
  */
 import Database from 'better-sqlite3'
+import { statSync } from 'node:fs'
 import type { Lifecycle, OpName, OpOf, Store, StoreOp } from '../contract.js'
 import type { Results, ResultOf } from '../../shared/unit-of-work.js'
 import { AccountCache } from '../sql/account-cache.js'
@@ -55,6 +56,20 @@ export interface SqliteApplier<O extends StoreOp> {
 
 export type SqliteAppliers = { [K in OpName]: SqliteApplier<OpOf<K>> }
 
+/** The write that `ping` commits (migration 2's table). */
+const SQL_PROBE = 'INSERT INTO store_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at'
+
+/** The file's device and inode, or null for a database without a file (`:memory:`, `''`) or a missing file. */
+function fileIdentity (path: string): { dev: number, ino: number } | null {
+  if (path === ':memory:' || path === '' || path.startsWith('file:')) return null
+  try {
+    const { dev, ino } = statSync(path)
+    return { dev, ino }
+  } catch {
+    return null
+  }
+}
+
 /** Bounds the time one flush holds the event loop and the write lock. */
 const MAX_BATCH = 512
 /** A batch that met another connection's lock is retried this many times (nothing of it was kept) before it rejects. */
@@ -74,8 +89,10 @@ interface Job {
 
 type Outcome = { ok: true, value: unknown } | { ok: false, error: unknown }
 
-const isBusy = (err: unknown): boolean => typeof (err as { code?: unknown })?.code === 'string' &&
-  (err as { code: string }).code.startsWith('SQLITE_BUSY')
+const codeOf = (err: unknown): string => typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : ''
+const isBusy = (err: unknown): boolean => codeOf(err).startsWith('SQLITE_BUSY')
+/** The database cannot take a write: full, read-only, or its file gone or failing. Not a refused operation. */
+const UNWRITABLE = /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOTADB)/
 
 type Async<T> = { [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : never }
 
@@ -117,10 +134,27 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
   }
 
   const accounts = sqliteAccounts(conn)
-  const quota = sqliteQuota(conn)
+  const quota = sqliteQuota(conn, accounts.reads.getAccount)
+  const dataVersion = conn.pluck('PRAGMA data_version')
   const resets = sqliteResets(conn)
   const keys = sqliteKeys(conn)
   const appliers: SqliteAppliers = { ...accounts.appliers, ...quota.appliers, ...resets.appliers, ...keys.appliers }
+
+  /**
+   * Set when a batch could not be committed for a reason of the database itself (or its file is no longer
+   * the one at the path); cleared by the next batch that commits. While set, reads reject too: a store that
+   * cannot count must not say that a send may go (`check` answers 503 like `consume`).
+   */
+  let unwritable: Error | null = null
+  const identity = fileIdentity(options.path)
+  /** Throws when the file at the path is not the one this connection has open (deleted, or replaced). */
+  function assertSameFile (): void {
+    if (identity === null) return
+    const now = fileIdentity(options.path)
+    if (now === null || now.dev !== identity.dev || now.ino !== identity.ino) {
+      throw Object.assign(new Error(`sqlite: ${options.path} is no longer the database file this store opened (deleted or replaced); restart to open it again`), { code: 'SQLITE_CANTOPEN_REPLACED' })
+    }
+  }
 
   let closed = false
   let queue: Job[] = []
@@ -130,6 +164,9 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
 
   const savepoint = db.transaction((fn: () => unknown) => fn())
   const runBatch = db.transaction((batch: Job[]): Outcome[] => {
+    // The write lock is held from here on: what data_version says now stays true until COMMIT, so every
+    // account this batch reads (consumes decide by the committed limits) is exactly what is committed.
+    conn.accounts.observe(String(dataVersion.get()))
     const outcomes: Outcome[] = new Array(batch.length)
     for (let i = 0; i < batch.length; i++) {
       const job = batch[i]
@@ -163,9 +200,13 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
     const batch = queue.length <= MAX_BATCH ? queue : queue.slice(0, MAX_BATCH)
     let outcomes: Outcome[]
     try {
+      // Acknowledged into a file nobody can open again would be lost at the next start.
+      assertSameFile()
       outcomes = runBatch.immediate(batch)
+      unwritable = null
     } catch (err) {
       conn.accounts.clear()
+      if (UNWRITABLE.test(codeOf(err))) unwritable = err as Error
       if (isBusy(err) && !closed && busyAttempts < BUSY_RETRIES) {
         busyAttempts++
         retryTimer = setTimeout(() => {
@@ -216,6 +257,7 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
     for (const [name, fn] of Object.entries(reads) as Array<[string, (...args: unknown[]) => unknown]>) {
       wrapped[name] = (...args: unknown[]) => {
         if (closed) return Promise.reject(closedError('sqlite'))
+        if (unwritable !== null) return Promise.reject(unwritable)
         try {
           return Promise.resolve(fn(...args))
         } catch (err) {
@@ -248,10 +290,19 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
     }
   }
 
-  const lifecycle = direct({
-    migrate,
-    ping: () => { st('SELECT 1').get() }
-  })
+  /**
+   * Answers only when a write commits: one row rewritten through the batch queue (so it is fsynced like any
+   * acknowledged write), and only while the file at the path is still this store's.
+   */
+  function ping (): Promise<void> {
+    if (closed) return Promise.reject(closedError('sqlite'))
+    return new Promise((resolve, reject) => {
+      queue.push({ run: () => conn.run(SQL_PROBE, new Date().toISOString()), isolated: false, resolve: () => { resolve() }, reject })
+      scheduleFlush()
+    })
+  }
+
+  const lifecycle = { migrate: direct({ migrate }).migrate, ping }
 
   const store: SqliteStore = {
     kind: 'sqlite' as const,

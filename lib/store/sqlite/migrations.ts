@@ -68,5 +68,11 @@ CREATE TABLE api_keys (
 ) STRICT;
 CREATE INDEX api_keys_account ON api_keys (account);
 `
+  },
+  {
+    version: 2,
+    name: 'store probe',
+    // One row that a health check rewrites: the store is healthy only while a write commits.
+    sql: 'CREATE TABLE store_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL) STRICT;'
   }
 ]

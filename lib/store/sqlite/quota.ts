@@ -1,7 +1,8 @@
+import type { Account } from '../../accounts/types.js'
 import type { ConsumeInput, ConsumeResult } from '../../quota/store.js'
 import { addUsage, firstExceeded, increments } from '../../quota/rules.js'
 import type { PeriodUsage, UsagePair } from '../../quota/types.js'
-import { checkDayRange, checkUsageKeys, rowToUsage } from '../sql/rows.js'
+import { checkDayRange, checkUsageKeys, rowToUsage, sameZone, zoneOf } from '../sql/rows.js'
 import { SHARED_SQL } from '../sql/statements.js'
 import type { SqliteAppliers, SqliteConn } from './index.js'
 
@@ -11,20 +12,28 @@ const SQL = {
       messages = messages + excluded.messages, images = images + excluded.images, videos = videos + excluded.videos`
 } as const
 
-export function sqliteQuota (c: SqliteConn) {
+/** `account` reads the account as committed: inside a batch, the cache was checked when the write lock was taken. */
+export function sqliteQuota (c: SqliteConn, account: (id: string) => Account | null) {
   const usage = (account: string, period: string): PeriodUsage => rowToUsage(c.get(SHARED_SQL.getPeriodUsage, account, period))
 
-  /** Inside the batch's write transaction: read both rows, decide by the one limit rule, write both. */
+  /**
+   * Inside the batch's write transaction: the account as committed (no other connection can commit while
+   * this one holds the write lock), both rows, the one limit rule, both writes.
+   */
   function consume (input: ConsumeInput): ConsumeResult {
+    const committed = account(input.account)
+    if (committed === null) return { ok: false, limit: null, account: 'missing' }
+    if (!sameZone(committed, input.zone)) return { ok: false, limit: null, account: 'changed', zone: zoneOf(committed) }
+    const limits = committed.limits
     const inc = increments(input.kind, input.count)
     const before: UsagePair = { day: usage(input.account, input.day), week: usage(input.account, input.week) }
     if (input.mode === 'consume') {
-      const limit = firstExceeded(before, input.kind, input.count, input.limits)
-      if (limit !== null) return { ok: false, limit, usage: before }
+      const limit = firstExceeded(before, input.kind, input.count, limits)
+      if (limit !== null) return { ok: false, limit, usage: before, limits }
     }
     c.run(SQL.addUsage, input.account, input.day, inc.messages, inc.images, inc.videos)
     c.run(SQL.addUsage, input.account, input.week, inc.messages, inc.images, inc.videos)
-    return { ok: true, before, after: { day: addUsage(before.day, inc), week: addUsage(before.week, inc) } }
+    return { ok: true, before, after: { day: addUsage(before.day, inc), week: addUsage(before.week, inc) }, limits }
   }
 
   const appliers: Pick<SqliteAppliers, 'quota.consume'> = {
@@ -40,7 +49,7 @@ export function sqliteQuota (c: SqliteConn) {
       },
       dayHistory (account: string, from: string, to: string) {
         checkDayRange(account, from, to)
-        return c.all(SHARED_SQL.dayHistory, account, from, to).map(r => ({ day: String(r.day), ...rowToUsage(r) }))
+        return c.all(SHARED_SQL.dayHistory, account, from, to, account, from, to).map(r => ({ day: String(r.day), ...rowToUsage(r) }))
       }
     },
     appliers,

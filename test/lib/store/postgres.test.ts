@@ -87,6 +87,76 @@ if (skip !== false) {
     t.match(await store.consume(input(id)), { ok: true, after: { day: { messages: 2 } } }, 'the pool recovers')
   })
 
+  t.test('rows another transaction holds keep their own accounts waiting, not everyone', async (t) => {
+    const store = await openStore()
+    t.teardown(() => store.close())
+    const held = ['held-a', 'held-b']
+    const free = Array.from({ length: 40 }, (_, i) => `free-${i}`)
+    for (const id of [...held, ...free]) await store.consume(input(id))
+    const holder = new pg.Client({ connectionString: url, options: `-c search_path=${schema}` })
+    await holder.connect()
+    t.teardown(() => holder.end())
+    await holder.query('BEGIN')
+    await holder.query('SELECT * FROM usage WHERE account = ANY($1) FOR UPDATE', [held])
+    let released = false
+    // A bound for the test, not a timing claim: the held rows are let go after 3 s whatever happens.
+    const release = setTimeout(() => { released = true; holder.query('ROLLBACK').catch(() => {}) }, 3000)
+    t.teardown(() => clearTimeout(release))
+
+    const heldConsumes = held.flatMap((id) => [store.consume(input(id)), store.consume(input(id))])
+    const freeConsumes = await Promise.all(free.flatMap((id) => [store.consume(input(id)), store.consume(input(id))])
+      .map((p) => p.then((r) => ({ ok: r.ok, whileHeld: !released }))))
+    t.ok(freeConsumes.every((r) => r.ok && r.whileHeld), 'every other account was answered while the rows were held')
+    clearTimeout(release)
+    released = true
+    await holder.query('ROLLBACK')
+    const after = await Promise.all(heldConsumes)
+    t.ok(after.every((r) => r.ok), 'the held accounts were answered once their rows were free')
+    for (const id of held) t.equal((await store.getUsage(id, '2026-01-18', '2026-W03')).day.messages, 3, `${id} counted each consume once`)
+  })
+
+  t.test('a database that cannot take writes: ping, reads and writes reject until a write commits again', async (t) => {
+    const role = `sellify_ro_${randomBytes(4).toString('hex')}`
+    await admin.query(`CREATE ROLE ${role} LOGIN`)
+    t.teardown(async () => {
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [role])
+      await admin.query(`DROP OWNED BY ${role}`)
+      await admin.query(`DROP ROLE ${role}`)
+    })
+    const own = `${schema}_ro`
+    schemas.push(own)
+    await admin.query(`CREATE SCHEMA ${own} AUTHORIZATION ${role}`)
+    const roleUrl = new URL(url)
+    roleUrl.username = role
+    const store = writable(createPostgresStore({ connectionString: roleUrl.href, schema: own, poolSize: 2 }))
+    t.teardown(() => store.close())
+    await store.migrate()
+    t.match(await store.consume(input('ro')), { ok: true })
+    await t.resolves(store.ping())
+
+    // New connections of the role are read-only; its open ones are ended, so the pool opens new ones.
+    const reconnect = async () => {
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [role])
+      // The pool learns of its ended connections when their errors arrive.
+      for (let i = 0; i < 50; i++) {
+        const { rows } = await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1', [role])
+        if (rows[0].n === 0) break
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    await admin.query(`ALTER ROLE ${role} SET default_transaction_read_only = on`)
+    await reconnect()
+    await t.rejects(store.ping(), { code: '25006' }, 'the health probe fails: nothing can be written')
+    await t.rejects(store.getUsage('ro', '2026-01-18', '2026-W03'), { code: '25006' }, 'a read (what check does) rejects as well')
+    await t.rejects(store.consume(input('ro')), { code: '25006' })
+
+    await admin.query(`ALTER ROLE ${role} RESET default_transaction_read_only`)
+    await reconnect()
+    await t.resolves(store.ping(), 'healthy again once a write commits')
+    t.strictSame((await store.getUsage('ro', '2026-01-18', '2026-W03')).day.messages, 1)
+  })
+
   t.test('createStore picks PostgreSQL when a database URL is set', async (t) => {
     const store = createStore({ databaseUrl: url, pgSchema: schema, pgPoolSize: 2, queryTimeoutMs: 1000, sqlitePath: '/nonexistent/never.db' })
     t.teardown(() => store.close())

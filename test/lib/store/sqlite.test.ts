@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads'
 import { createSqliteStore, type SqliteStore } from '../../../lib/store/sqlite/index.js'
 import { createStore } from '../../../lib/store/index.js'
 import { SQLITE_MIGRATIONS } from '../../../lib/store/sqlite/migrations.js'
-import { input, storeContract, writable, type TestStore } from './contract/index.js'
+import { input, makeAccount, storeContract, writable, type TestStore } from './contract/index.js'
 
 const dir = t.testdir({})
 const file = join(dir, 'contract.db')
@@ -79,6 +79,7 @@ t.test('a resolved consume is already on disk for any other connection', async (
 t.test('close settles queued writes before closing; the file keeps them', async (t) => {
   const path = join(dir, 'close.db')
   const store = await openStore(path)
+  await store.putAccount(makeAccount('closing', { limits: input('closing').limits }))
   const pending = Array.from({ length: 10 }, () => store.consume(input('closing')))
   const key = store.touchKey('nobody', '2026-01-18T00:00:00.000Z')
   await store.close()
@@ -97,6 +98,7 @@ t.test('a batch that cannot commit rejects every consume of it and keeps nothing
   const blocker = new Database(path)
   t.teardown(() => blocker.close())
   blocker.pragma('busy_timeout = 5')
+  await store.putAccount(makeAccount('busy', { limits: input('busy').limits }))
 
   // Another connection holds the write lock for longer than the store's retries last.
   blocker.exec('BEGIN IMMEDIATE')
@@ -135,6 +137,7 @@ t.test('1000 consumes from two threads on one file grant exactly 100', async (t)
   const busyTimeoutMs = 1000
   const store = await openStore(path, busyTimeoutMs)
   t.teardown(() => store.close())
+  await store.putAccount(makeAccount('threads', { limits: input('threads').limits }))
   const storeUrl = pathToFileURL(join(import.meta.dirname, '../../../lib/store/sqlite/index.ts')).href
   // A worker file (not eval code): only those get this process's TypeScript loader, so the
   // other thread runs the real store, on its own connection, truly at the same time.

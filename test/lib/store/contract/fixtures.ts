@@ -4,8 +4,8 @@ import { randomBytes } from 'node:crypto'
 import { deleteAccountOp, ensureAccountOp, putAccountOp } from '../../../../lib/accounts/store.js'
 import type { Account } from '../../../../lib/accounts/types.js'
 import { createKeyOp, revokeKeyOp, touchKeyOp, type NewApiKey } from '../../../../lib/keys/store.js'
-import { consumeOp, type ConsumeInput } from '../../../../lib/quota/store.js'
-import type { Kind, Limits } from '../../../../lib/quota/types.js'
+import { consumeOp, type AccountZone, type ConsumeInput, type ConsumeResult } from '../../../../lib/quota/store.js'
+import type { Kind, LimitName, Limits, UsagePair } from '../../../../lib/quota/types.js'
 import { recordResetOp, type ResetInput } from '../../../../lib/resets/store.js'
 import type { ResetType } from '../../../../lib/resets/types.js'
 import type { Store } from '../../../../lib/store/contract.js'
@@ -18,12 +18,52 @@ export interface StoreHarness {
 /** The store, and each write operation as a one-operation plan: what the suites call. */
 export type TestStore = Store & ReturnType<typeof writes>
 
+/**
+ * A consume as the suites write it: with the limits it is decided by. The store reads the limits of the
+ * committed account, so `consume` below first makes the account have them (UTC, 00:00, monday).
+ */
+export type TestConsume = ConsumeInput & { limits: Limits }
+
+type Decided = Exclude<ConsumeResult, { limit: null }>
+/** What the suites compare: the decision without the limits it echoes (the suites set those themselves). */
+type Outcome = { ok: true, before: UsagePair, after: UsagePair } | { ok: false, limit: LimitName, usage: UsagePair }
+
 function writes (store: Store) {
+  // Per account, the limits this store last gave it (concurrent consumes with the same limits share one
+  // write; once it is done, a consume is queued at once, as a caller's would be).
+  const given = new Map<string, { limits: string, done: Promise<unknown> | null }>()
+  function withLimits (id: string, limits: Limits): Promise<unknown> | null {
+    const key = JSON.stringify(limits)
+    const last = given.get(id)
+    if (last !== undefined && last.limits === key) return last.done
+    const entry: { limits: string, done: Promise<unknown> | null } = { limits: key, done: null }
+    entry.done = store.commit([putAccountOp(makeAccount(id, { limits }))]).then(() => { entry.done = null })
+    given.set(id, entry)
+    return entry.done
+  }
+  const decided = ([r]: [ConsumeResult]): Outcome => {
+    if (!('limits' in r)) throw new Error(`the account of the consume was ${r.account}`)
+    const { limits: _, ...outcome } = r as Decided
+    return outcome
+  }
   return {
-    putAccount: async (a: Account) => (await store.commit([putAccountOp(a)]))[0],
+    /** The raw operation: no account is made, the result is what the store says. */
+    consumeAs: async (input: ConsumeInput) => (await store.commit([consumeOp(input)]))[0],
+    consume: ({ limits, ...input }: TestConsume): Promise<Outcome> => {
+      const ready = withLimits(input.account, limits)
+      if (ready === null) return store.commit([consumeOp(input)]).then(decided)
+      return ready.then(() => store.commit([consumeOp(input)])).then(decided)
+    },
+    putAccount: async (a: Account) => {
+      const [r] = await store.commit([putAccountOp(a)])
+      given.set(a.id, { limits: JSON.stringify(r.account.limits), done: null })
+      return r
+    },
     ensureAccount: async (a: Account) => (await store.commit([ensureAccountOp(a)]))[0],
-    deleteAccount: async (id: string, at = new Date().toISOString()) => (await store.commit([deleteAccountOp(id, at)]))[0],
-    consume: async (input: ConsumeInput) => (await store.commit([consumeOp(input)]))[0],
+    deleteAccount: async (id: string, at = new Date().toISOString()) => {
+      given.delete(id)
+      return (await store.commit([deleteAccountOp(id, at)]))[0]
+    },
     recordReset: async (input: ResetInput) => (await store.commit([recordResetOp(input)]))[0],
     createKey: async (key: NewApiKey) => { await store.commit([createKeyOp(key)]) },
     revokeKey: async (id: string, at: string) => (await store.commit([revokeKeyOp(id, at)]))[0],
@@ -67,18 +107,21 @@ export function makeAccount (id: string, overrides: Partial<Account> = {}): Acco
 const run = randomBytes(4).toString('hex')
 export const uid = (name: string): string => `${name}-${run}`
 
-export function consumeInput (account: string, kind: Kind, count: number, limits: Partial<Limits> = {}, extra: Partial<ConsumeInput> = {}): ConsumeInput {
-  return { account, day: DAY, week: WEEK, kind, count, mode: 'consume', limits: { ...BIG, ...limits }, ...extra }
+export const UTC_ZONE: AccountZone = { timezone: 'UTC', reset_time: '00:00', week_start: 'monday' }
+
+export function consumeInput (account: string, kind: Kind, count: number, limits: Partial<Limits> = {}, extra: Partial<TestConsume> = {}): TestConsume {
+  return { account, day: DAY, week: WEEK, kind, count, mode: 'consume', zone: UTC_ZONE, limits: { ...BIG, ...limits }, ...extra }
 }
 
-/** A one-text consume of `account` with the SPEC defaults (limit 100 a day), for the backend-specific tests. */
-export const input = (account: string, extra: Partial<ConsumeInput> = {}): ConsumeInput => ({
+/** A one-text consume of `account` with a limit of 100 a day, for the backend-specific tests. */
+export const input = (account: string, extra: Partial<TestConsume> = {}): TestConsume => ({
   account,
   day: '2026-01-18',
   week: '2026-W03',
   kind: 'text',
   count: 1,
   mode: 'consume',
+  zone: UTC_ZONE,
   limits: { messages_per_day: 100, messages_per_week: 1000, images_per_day: 50, videos_per_week: 20 },
   ...extra
 })

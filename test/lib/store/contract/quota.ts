@@ -1,11 +1,55 @@
 /** The quota engine's store contract, run against every backend. */
 import type { Test } from 'tap'
-import type { ConsumeInput } from '../../../../lib/quota/store.js'
+import type { AccountZone, ConsumeInput } from '../../../../lib/quota/store.js'
 import { firstExceeded } from '../../../../lib/quota/rules.js'
 import { KINDS, type Kind, type Limits } from '../../../../lib/quota/types.js'
-import { BIG, consumeInput, DAY, uid, usage, WEEK, type ContractContext } from './fixtures.js'
+import { consumeInput, DAY, makeAccount, uid, usage, UTC_ZONE, WEEK, type ContractContext } from './fixtures.js'
 
 export function quotaContract (t: Test, { open }: ContractContext): void {
+  const raw = (account: string, extra: Partial<ConsumeInput> = {}): ConsumeInput =>
+    ({ account, day: DAY, week: WEEK, kind: 'text', count: 1, mode: 'consume', zone: UTC_ZONE, ...extra })
+
+  t.test('a consume is decided by the account as committed, whichever instance changed it', async (t) => {
+    const a = await open(t)
+    const b = await open(t)
+    const id = uid('committed')
+    const account = makeAccount(id)
+    await a.putAccount(account)
+    t.match(await a.consumeAs(raw(id)), { ok: true, limits: account.limits })
+    t.strictSame(await a.getAccount(id), account, 'this instance has read the account')
+
+    const stopped = { ...account.limits, messages_per_day: 0 }
+    await b.putAccount(makeAccount(id, { limits: stopped }))
+    t.strictSame(await a.consumeAs(raw(id)), { ok: false, limit: 'messages_per_day', usage: { day: usage(1), week: usage(1) }, limits: stopped },
+      'a limit set to 0 elsewhere stops the next consume')
+    t.match(await a.consumeAs(raw(id, { mode: 'record' })), { ok: true, limits: stopped }, 'a record still counts')
+
+    await b.putAccount(makeAccount(id, { timezone: 'Europe/Paris' }))
+    t.strictSame(await a.consumeAs(raw(id)), { ok: false, limit: null, account: 'changed', zone: { ...UTC_ZONE, timezone: 'Europe/Paris' } },
+      'keys made for another time zone count nothing')
+
+    await b.deleteAccount(id)
+    t.strictSame(await a.consumeAs(raw(id)), { ok: false, limit: null, account: 'missing' }, 'a deleted account grants nothing')
+    t.strictSame(await a.consumeAs(raw(id, { mode: 'record' })), { ok: false, limit: null, account: 'missing' }, 'nor records')
+    await b.putAccount(account)
+    t.strictSame(await b.getUsage(id, DAY, WEEK), { day: usage(0), week: usage(0) }, 'no counter came back with the account')
+  })
+
+  t.test('consumes racing the delete of their account leave no counters behind', async (t) => {
+    const a = await open(t)
+    const b = await open(t)
+    const id = uid('race-delete')
+    await a.putAccount(makeAccount(id))
+    const consumes = Array.from({ length: 200 }, (_, i) => new Promise<void>((resolve) => setTimeout(resolve, i % 20)).then(() => a.consumeAs(raw(id))))
+    const deleted = new Promise<void>((resolve) => setTimeout(resolve, 8)).then(() => b.deleteAccount(id))
+    const results = await Promise.all(consumes)
+    t.equal(await deleted, true)
+    t.ok(results.every((r) => r.ok || r.limit === null), 'each consume was granted before the delete or found no account')
+    t.equal(await a.getAccount(id), null)
+    await b.putAccount(makeAccount(id))
+    t.strictSame(await a.getUsage(id, DAY, WEEK), { day: usage(0), week: usage(0) }, 'the counters went with the account')
+  })
+
   t.test('consume counts each kind on the day and the week row', async (t) => {
     const store = await open(t)
     const id = uid('kinds')
@@ -89,9 +133,10 @@ export function quotaContract (t: Test, { open }: ContractContext): void {
       { count: 0 }, { count: -1 }, { count: 1.5 }, { count: Number.NaN },
       { day: '2026-W03' }, { week: '2026-01-18' }, { day: '' },
       { kind: 'audio' as Kind }, { mode: 'maybe' as 'consume' },
-      { limits: { ...BIG, messages_per_day: -1 } }, { account: '' }
+      { zone: { ...UTC_ZONE, week_start: 'someday' as 'monday' } }, { zone: null as unknown as AccountZone }, { account: '' }
     ]
-    for (const b of bad) await t.rejects(store.consume({ ...consumeInput(id, 'text', 1), ...b }), JSON.stringify(b))
+    await store.putAccount(makeAccount(id))
+    for (const b of bad) await t.rejects(store.consumeAs({ ...consumeInput(id, 'text', 1), ...b }), JSON.stringify(b))
     await t.rejects(store.getUsage(id, WEEK, DAY))
     await t.rejects(store.dayHistory(id, '2026-01-01', WEEK))
     await t.rejects(store.recordReset({ account: id, reset_type: 'daily', source: 'manual', period: WEEK, timestamp: '2026-01-18T00:00:00.000Z' }))
@@ -135,6 +180,26 @@ export function quotaContract (t: Test, { open }: ContractContext): void {
     t.strictSame(await a.getUsage(id, DAY, WEEK), { day: usage(70, 0, 70), week: usage(70, 0, 70) })
   })
 
+  t.test('dayHistory is what was sent: a manual reset clears the quota, not the history', async (t) => {
+    const store = await open(t)
+    const id = uid('history-reset')
+    await store.consume(consumeInput(id, 'image', 3))
+    await store.recordReset({ account: id, reset_type: 'daily', source: 'manual', period: DAY, timestamp: '2026-01-18T10:00:00.000Z' })
+    await store.consume(consumeInput(id, 'text', 2))
+    await store.recordReset({ account: id, reset_type: 'daily', source: 'manual', period: DAY, timestamp: '2026-01-18T11:00:00.000Z' })
+    await store.consume(consumeInput(id, 'video', 1))
+    await store.recordReset({ account: id, reset_type: 'weekly', source: 'manual', period: WEEK, timestamp: '2026-01-18T12:00:00.000Z' })
+    // The next day: a scheduled reset of a new day clears nothing, and adds nothing.
+    await store.consume(consumeInput(id, 'text', 1, {}, { day: '2026-01-19' }))
+    await store.recordReset({ account: id, reset_type: 'daily', source: 'schedule', period: '2026-01-19', previous_period: DAY, timestamp: '2026-01-19T00:00:00.000Z' })
+    t.strictSame(await store.getUsage(id, DAY, WEEK), { day: usage(1, 0, 1), week: usage(1) }, 'the quota was cleared')
+    t.strictSame(await store.dayHistory(id, DAY, '2026-01-19'), [
+      { day: DAY, messages: 6, images: 3, videos: 1 },
+      { day: '2026-01-19', messages: 1, images: 0, videos: 0 }
+    ], 'the history was not')
+    t.strictSame(await store.dayHistory(id, '2026-01-19', '2026-01-19'), [{ day: '2026-01-19', messages: 1, images: 0, videos: 0 }])
+  })
+
   t.test('dayHistory returns day rows in range, ascending, never week rows', async (t) => {
     const store = await open(t)
     const id = uid('history')
@@ -155,28 +220,33 @@ export function quotaContract (t: Test, { open }: ContractContext): void {
 
   t.test('every refusal names the limit the one rule (lib/quota/rules.ts) names', async (t) => {
     const store = await open(t)
-    const id = uid('rule')
-    await store.consume(consumeInput(id, 'image', 3, {}, { mode: 'record' }))
-    await store.consume(consumeInput(id, 'video', 2, {}, { mode: 'record' }))
-    await store.consume(consumeInput(id, 'text', 1, {}, { mode: 'record', day: '2026-01-19' }))
     const state = { day: usage(5, 3, 2), week: usage(6, 3, 2) }
     const values = [0, 5, 8]
-    const cases: Array<{ kind: Kind, count: number, limits: Limits, expected: string }> = []
-    for (const kind of KINDS) {
-      for (const count of [1, 3]) {
-        // Every combination of the three values over the four limits.
-        for (let n = 0; n < values.length ** 4; n++) {
-          const pick = (i: number): number => values[Math.floor(n / values.length ** i) % values.length]
-          const limits = { messages_per_day: pick(0), messages_per_week: pick(1), images_per_day: pick(2), videos_per_week: pick(3) }
+    const cases: Array<{ account: string, kind: Kind, count: number, limits: Limits, expected: string }> = []
+    // Every combination of the three values over the four limits, each on an account of its own with
+    // the same counters (the limits are the account's).
+    for (let n = 0; n < values.length ** 4; n++) {
+      const pick = (i: number): number => values[Math.floor(n / values.length ** i) % values.length]
+      const limits = { messages_per_day: pick(0), messages_per_week: pick(1), images_per_day: pick(2), videos_per_week: pick(3) }
+      const account = uid(`rule-${n}`)
+      await store.consume(consumeInput(account, 'image', 3, limits, { mode: 'record' }))
+      await store.consume(consumeInput(account, 'video', 2, limits, { mode: 'record' }))
+      await store.consume(consumeInput(account, 'text', 1, limits, { mode: 'record', day: '2026-01-19' }))
+      for (const kind of KINDS) {
+        for (const count of [1, 3]) {
           const expected = firstExceeded(state, kind, count, limits)
           // Only refusals: a grant would change the state the next case is judged against.
-          if (expected !== null) cases.push({ kind, count, limits, expected })
+          if (expected !== null) cases.push({ account, kind, count, limits, expected })
         }
       }
     }
-    const results = await Promise.all(cases.map((c) => store.consume(consumeInput(id, c.kind, c.count, c.limits))))
+    const results = await Promise.all(cases.map((c) => store.consume(consumeInput(c.account, c.kind, c.count, c.limits))))
     const wrong = cases.filter((c, i) => results[i].ok || (results[i] as { limit: string }).limit !== c.expected)
     t.strictSame(wrong, [], `${cases.length} refusals agree with firstExceeded`)
-    t.strictSame(await store.getUsage(id, DAY, WEEK), state, 'and changed nothing')
+    const changed = []
+    for (const c of cases) {
+      if (JSON.stringify(await store.getUsage(c.account, DAY, WEEK)) !== JSON.stringify(state)) changed.push(c.account)
+    }
+    t.strictSame([...new Set(changed)], [], 'and changed nothing')
   })
 }

@@ -6,7 +6,7 @@ import { createKeyOp } from '../../../../lib/keys/store.js'
 import { consumeOp } from '../../../../lib/quota/store.js'
 import { recordResetOp } from '../../../../lib/resets/store.js'
 import type { StoreOp } from '../../../../lib/store/contract.js'
-import { consumeInput, DAY, makeAccount, uid, usage, WEEK, type ContractContext } from './fixtures.js'
+import { BIG, consumeInput, DAY, makeAccount, uid, usage, WEEK, type ContractContext } from './fixtures.js'
 
 const key = (id: string, secret: string) => ({ id, name: 'k', role: 'admin' as const, account: null, digest: createHash('sha256').update(secret).digest(), created_at: '2026-01-01T00:00:00.000Z' })
 
@@ -14,16 +14,15 @@ export function unitOfWorkContract (t: Test, { open }: ContractContext): void {
   t.test('a plan of several engines\' operations commits together, one result each, in order', async (t) => {
     const store = await open(t)
     const id = uid('plan')
-    await store.consume(consumeInput(id, 'text', 2))
     const [put, consumed, reset] = await store.commit([
       putAccountOp(makeAccount(id)),
-      consumeOp(consumeInput(id, 'image', 1)),
+      consumeOp(consumeInput(id, 'image', 3)),
       recordResetOp({ account: id, reset_type: 'weekly', source: 'manual', period: WEEK, timestamp: '2026-01-18T10:00:00.000Z' })
     ])
     t.equal(put.created, true)
-    t.match(consumed, { ok: true, after: { day: usage(3, 1), week: usage(3, 1) } })
-    t.match(reset, { account: id, source: 'manual', before: usage(3, 1) }, 'a later operation sees an earlier one')
-    t.strictSame(await store.getUsage(id, DAY, WEEK), { day: usage(3, 1), week: usage(0) })
+    t.match(consumed, { ok: true, after: { day: usage(3, 3), week: usage(3, 3) } }, 'the consume sees the account the plan created')
+    t.match(reset, { account: id, source: 'manual', before: usage(3, 3) }, 'a later operation sees an earlier one')
+    t.strictSame(await store.getUsage(id, DAY, WEEK), { day: usage(3, 3), week: usage(0) })
     t.equal((await store.getAccount(id))?.id, id)
   })
 
@@ -46,9 +45,16 @@ export function unitOfWorkContract (t: Test, { open }: ContractContext): void {
   t.test('a refused consume in a plan is a result, not a failure', async (t) => {
     const store = await open(t)
     const id = uid('plan-refused')
-    const [refused, put] = await store.commit([consumeOp(consumeInput(id, 'text', 1, { messages_per_day: 0 })), putAccountOp(makeAccount(id))])
-    t.strictSame(refused, { ok: false, limit: 'messages_per_day', usage: { day: usage(0), week: usage(0) } })
+    const limits = { ...BIG, messages_per_day: 0 }
+    const [put, refused, missing] = await store.commit([
+      putAccountOp(makeAccount(id, { limits })),
+      consumeOp(consumeInput(id, 'text', 1)),
+      consumeOp(consumeInput(uid('plan-nobody'), 'text', 1))
+    ])
     t.equal(put.created, true)
+    t.strictSame(refused, { ok: false, limit: 'messages_per_day', usage: { day: usage(0), week: usage(0) }, limits }, 'decided by the limits the plan wrote')
+    t.strictSame(missing, { ok: false, limit: null, account: 'missing' }, 'an account that does not exist counts nothing')
+    t.equal(await store.getAccount(uid('plan-nobody')), null)
   })
 
   t.test('a plan with an invalid operation is refused before anything is applied', async (t) => {
