@@ -5,11 +5,13 @@ import { assertAccountId, resolveConfig } from './rules.js'
 import { deleteAccountOp, ensureAccountOp, putAccountOp, type AccountStore } from './store.js'
 import { DEFAULT_ACCOUNT, type Account, type AccountConfig, type AccountInput } from './types.js'
 
-/** What the accounts engine tells observers (the reset jobs, the key cache) after the fact. */
-export interface AccountEvent {
-  type: 'created' | 'changed' | 'deleted'
-  account: string
-}
+/**
+ * What the accounts engine tells observers (the reset jobs, the key cache, the usage gauges) after the fact.
+ * A creation or change carries the account as committed, so an observer never has to read it back.
+ */
+export type AccountEvent =
+  | { type: 'created' | 'changed', account: string, current: Account }
+  | { type: 'deleted', account: string }
 
 export interface AccountServiceOptions {
   store: AccountStore
@@ -41,7 +43,7 @@ export function createAccountService (options: AccountServiceOptions) {
     const found = await store.getAccount(id)
     if (found !== null) return found
     const [account] = await store.commit([ensureAccountOp(newAccount(id, defaults))])
-    events.emit({ type: 'created', account: id })
+    events.emit({ type: 'created', account: id, current: account })
     return account
   }
 
@@ -62,7 +64,7 @@ export function createAccountService (options: AccountServiceOptions) {
     async put (id: string, input: AccountInput): Promise<{ account: Account, created: boolean }> {
       assertAccountId(id)
       const [result] = await store.commit([putAccountOp(newAccount(id, resolveConfig(input, defaults)))])
-      events.emit({ type: result.created ? 'created' : 'changed', account: id })
+      events.emit({ type: result.created ? 'created' : 'changed', account: id, current: result.account })
       return result
     },
     async delete (id: string): Promise<void> {

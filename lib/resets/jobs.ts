@@ -4,12 +4,17 @@
  * instant its period begins (see plan.ts for why not a recurring pattern), moved to the following one each
  * time it fires. Exactly-once across instances is the store's ledger's job, so runs are idempotent and a late
  * or repeated run records nothing twice.
+ *
+ * The plan follows this instance's account changes one account at a time: each account's group is kept, a
+ * group's jobs are added when its first account joins and removed when its last leaves, so a change costs
+ * the same with 10 accounts or 100 000. Only the periodic re-plan, for changes made by other instances on
+ * the same database, reads the whole list.
  */
 import { performance } from 'node:perf_hooks'
 import { AsyncTask, CronJob, SimpleIntervalJob, type ToadScheduler } from 'toad-scheduler'
-import type { AccountService } from '../accounts/service.js'
+import type { AccountEvent, AccountService } from '../accounts/service.js'
 import type { Clock } from '../shared/clock.js'
-import { groupKey, nextBoundary, planJobs, type PlannedJob } from './plan.js'
+import { groupJobs, groupKey, nextBoundary, type GroupSettings, type PlannedJob } from './plan.js'
 import type { ResetService } from './service.js'
 import type { ResetRecord, ResetType } from './types.js'
 
@@ -55,6 +60,11 @@ export function createResetJobs (options: ResetJobsOptions) {
   const { toad, resets, accounts, now, log, enabled } = options
   const running = new Set<Promise<unknown>>()
   const planned = new Map<string, ArmedJob>()
+  /** Each known account's group, and each group's accounts: what the jobs are planned from. */
+  const groupOf = new Map<string, string>()
+  const groups = new Map<string, { jobs: PlannedJob[], size: number }>()
+  /** While a full re-plan reads the list: the accounts changed meanwhile, whose events are newer than the list. */
+  let changedDuringRead: Set<string> | null = null
   const errorListeners: Array<(event: JobError) => void> = []
   let closing = false
 
@@ -120,23 +130,74 @@ export function createResetJobs (options: ResetJobsOptions) {
     planned.set(job.id, job)
   }
 
-  async function applyPlan (): Promise<void> {
-    if (!enabled || closing) return
-    const list = await accounts.list()
-    // stop() may have begun while the accounts were read: a job started now would outlive the store.
-    if (closing) return
-    const wanted = new Map(planJobs(list).map((j) => [j.id, j]))
-    for (const id of [...planned.keys()]) {
-      if (!wanted.has(id)) {
-        toad.removeById(id)
-        planned.delete(id)
-      }
+  function join (group: string, settings: GroupSettings): void {
+    let g = groups.get(group)
+    if (g === undefined) {
+      g = { jobs: groupJobs(settings), size: 0 }
+      groups.set(group, g)
+      if (!closing) for (const job of g.jobs) add(job)
     }
-    // Same id, same settings: an existing job is left alone.
-    for (const [id, plan] of wanted) if (!planned.has(id)) add(plan)
+    g.size++
   }
 
-  // One re-plan at a time: two interleaved ones could apply an older list of accounts after a newer one.
+  function leave (group: string): void {
+    const g = groups.get(group)
+    if (g === undefined || --g.size > 0) return
+    groups.delete(group)
+    for (const { id } of g.jobs) {
+      if (!planned.has(id)) continue
+      toad.removeById(id)
+      planned.delete(id)
+    }
+  }
+
+  /** Puts the account in the group of `settings` (none: it is gone). Same group: nothing to do. */
+  function place (id: string, settings: GroupSettings | null): void {
+    const before = groupOf.get(id)
+    const after = settings === null ? undefined : groupKey(settings)
+    if (before === after) return
+    if (settings === null || after === undefined) {
+      groupOf.delete(id)
+    } else {
+      groupOf.set(id, after)
+      join(after, settings)
+    }
+    if (before !== undefined) leave(before)
+  }
+
+  function onAccount (event: AccountEvent): void {
+    if (closing) return
+    changedDuringRead?.add(event.account)
+    // Told after the account's commit: a failure here is the scheduler's to report, not the request's.
+    try {
+      place(event.account, event.type === 'deleted' ? null : event.current)
+    } catch (err) {
+      onError(REPLAN_JOB_ID)(err)
+    }
+  }
+
+  /** Reads every account and puts each in its group: on start, and for other instances' changes. */
+  async function applyPlan (): Promise<void> {
+    if (!enabled || closing) return
+    const changed = new Set<string>()
+    changedDuringRead = changed
+    let list
+    try {
+      list = await accounts.list()
+    } finally {
+      changedDuringRead = null
+    }
+    // stop() may have begun while the accounts were read: a job started now would outlive the store.
+    if (closing) return
+    const listed = new Set<string>()
+    for (const account of list) {
+      listed.add(account.id)
+      if (!changed.has(account.id)) place(account.id, account)
+    }
+    for (const id of [...groupOf.keys()]) if (!listed.has(id) && !changed.has(id)) place(id, null)
+  }
+
+  // One full re-plan at a time: two interleaved ones could apply an older list of accounts after a newer one.
   let replanning: Promise<void> = Promise.resolve()
   function replan (): Promise<void> {
     const next = replanning.then(applyPlan)
@@ -144,25 +205,14 @@ export function createResetJobs (options: ResetJobsOptions) {
     return track(next)
   }
 
-  let queued = false
-  /** Account changes come in bursts (an import, a test's setup): one re-plan after the burst. */
-  function queueReplan (): void {
-    if (queued || !enabled || closing) return
-    queued = true
-    track(new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-      queued = false
-      return replan()
-    })).catch(onError(REPLAN_JOB_ID))
-  }
-
-  if (enabled) accounts.observe(() => { queueReplan() })
+  if (enabled) accounts.observe(onAccount)
 
   return {
     /** The reset jobs now planned, by id, with the instant each fires next. */
     jobs: () => [...planned.values()]
       .map((j) => ({ id: j.id, type: j.type, timezone: j.timezone, next: j.next.toISOString() }))
       .sort((a, b) => a.id.localeCompare(b.id)),
-    /** Re-read the accounts and add or remove jobs to match. */
+    /** Re-read every account and add or remove jobs to match (what the periodic re-plan does). */
     replan,
     /** Run a reset pass over every account now (what the jobs and the catch-up do), tracked so stop() waits for it. */
     run: (type: ResetType, source: RunSource = 'schedule') => track(run(type, source)),

@@ -2,7 +2,8 @@ import { periodsAt } from '../periods/periods.js'
 import type { AccountConfig } from '../accounts/types.js'
 import type { ResetType } from './types.js'
 
-type Settings = Pick<AccountConfig, 'timezone' | 'reset_time' | 'week_start'>
+/** What makes an account's days and weeks begin when they do. */
+export type GroupSettings = Pick<AccountConfig, 'timezone' | 'reset_time' | 'week_start'>
 
 export interface PlannedJob {
   /** Stable id: the same settings always give the same job, so re-planning never starts one twice. */
@@ -11,28 +12,19 @@ export interface PlannedJob {
   /** The settings it serves; accounts with exactly these settings are its accounts. */
   group: string
   timezone: string
-  settings: Settings
+  settings: GroupSettings
 }
 
 /** Accounts whose days and weeks begin at the same instants share a group (and so their jobs). */
-export function groupKey (s: Settings): string {
+export function groupKey (s: GroupSettings): string {
   return `${s.timezone}|${s.reset_time}|${s.week_start}`
 }
 
-/** One daily and one weekly job per distinct (time zone, reset time, week start), sorted by id. */
-export function planJobs (accounts: Settings[]): PlannedJob[] {
-  const groups = new Map<string, Settings>()
-  for (const a of accounts) {
-    const settings = { timezone: a.timezone, reset_time: a.reset_time, week_start: a.week_start }
-    groups.set(groupKey(settings), settings)
-  }
-  const jobs: PlannedJob[] = []
-  for (const [group, settings] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
-    for (const type of ['daily', 'weekly'] as const) {
-      jobs.push({ id: `reset-${type}:${group}`, type, group, timezone: settings.timezone, settings })
-    }
-  }
-  return jobs
+/** The daily and the weekly job of one group: every account with these settings shares them. */
+export function groupJobs (s: GroupSettings): PlannedJob[] {
+  const settings = { timezone: s.timezone, reset_time: s.reset_time, week_start: s.week_start }
+  const group = groupKey(settings)
+  return (['daily', 'weekly'] as const).map((type) => ({ id: `reset-${type}:${group}`, type, group, timezone: settings.timezone, settings }))
 }
 
 /**

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { registerQuotaMetrics } from '../../lib/quota/metrics.js'
+import { registerQuotaMetrics, type QuotaMetrics } from '../../lib/quota/metrics.js'
 import { createQuotaService, type QuotaService } from '../../lib/quota/service.js'
 import type { ResetService } from '../../lib/resets/service.js'
 import type { AccountService } from '../../lib/accounts/service.js'
@@ -16,6 +16,8 @@ export type QuotaApi = QuotaService & Pick<ResetService, 'resetDaily' | 'resetWe
 declare module '../app/config.js' {
   interface SellifyEngines {
     quota: QuotaApi
+    /** The quota engine's collectors (lib/quota/metrics.ts): per-account usage only when /metrics needs a key. */
+    quotaMetrics: QuotaMetrics
   }
 }
 declare module 'fastify' {
@@ -32,5 +34,9 @@ export default fp(async function quota (fastify) {
   const api: QuotaApi = Object.assign(service, { resetDaily: resets.resetDaily, resetWeekly: resets.resetWeekly, listResets: resets.list, accounts })
   fastify.sellify.quota = api
   fastify.decorate('quota', api)
-  registerQuotaMetrics(metrics, service, accounts, fastify.log)
+  const collectors = registerQuotaMetrics(metrics, { quota: service, accounts, resets, now: config.now, log: fastify.log, usage: !config.metricsPublic })
+  fastify.sellify.quotaMetrics = collectors
+  fastify.addHook('onReady', collectors.start)
+  // Registered after the storage plugin, so it runs before the store closes (onClose hooks run in reverse).
+  fastify.addHook('onClose', collectors.stop)
 }, { name: 'quota', dependencies: ['config', 'storage', 'metrics', 'accounts', 'resets'], fastify: '5.x' })

@@ -269,3 +269,70 @@ t.test('a re-plan still reading the accounts when close() begins starts no job',
   t.same(app.scheduler.getAllJobs(), [], 'nothing was added after close() removed the jobs')
   t.same(app.sellify.resetJobs.jobs(), [])
 })
+
+t.test('an account change re-plans its own group only: no account list is read, however many accounts there are', async (t) => {
+  installClock(t, '2026-01-14T10:00:00Z')
+  const { app } = await buildLogged(t)
+  const ids = () => app.sellify.resetJobs.jobs().map((j) => j.id)
+  const list = app.sellify.accounts.list
+  let lists = 0
+  app.sellify.accounts.list = async () => { lists++; return await list() }
+  const listAccounts = app.sellify.store.listAccounts
+  app.sellify.store.listAccounts = async () => { lists++; return await listAccounts() }
+
+  const tokyo = ['reset-daily:Asia/Tokyo|00:00|monday', 'reset-weekly:Asia/Tokyo|00:00|monday']
+  const utc = ['reset-daily:UTC|00:00|monday', 'reset-weekly:UTC|00:00|monday']
+  const n = 200
+  for (let i = 0; i < n; i++) await putAccount(app, `acc-${i}`, i % 2 === 0 ? {} : { timezone: 'Asia/Tokyo' })
+  await consume(app, 'implicit-1')
+  await app.sellify.resetJobs.idle()
+  t.equal(lists, 0, `${n} creations read no list of accounts`)
+  t.same(ids(), [tokyo[0], utc[0], tokyo[1], utc[1]].sort())
+
+  for (let i = 1; i < n - 1; i += 2) await call(app, 'DELETE', `/api/v1/accounts/acc-${i}`)
+  await app.sellify.resetJobs.idle()
+  t.same(ids(), [tokyo[0], utc[0], tokyo[1], utc[1]].sort(), 'the group keeps its jobs while it has an account')
+  await putAccount(app, `acc-${n - 1}`, { timezone: 'Asia/Tokyo', reset_time: '06:00' })
+  await app.sellify.resetJobs.idle()
+  t.same(ids(), ['reset-daily:Asia/Tokyo|06:00|monday', ...utc, 'reset-weekly:Asia/Tokyo|06:00|monday'].sort(), 'its last account moved: the group\'s jobs go, the new group\'s come')
+  await call(app, 'DELETE', `/api/v1/accounts/acc-${n - 1}`)
+  await app.sellify.resetJobs.idle()
+  t.same(ids(), utc, 'its last account deleted: the group\'s jobs go')
+  t.equal(lists, 0, 'changes and deletions read no list either')
+  t.same(app.scheduler.getAllJobs().map((j) => j.id).sort(), [...utc, 'sellify-replan'], 'toad-scheduler holds exactly the planned jobs')
+
+  await app.sellify.resetJobs.replan()
+  t.equal(lists, 2, 'the periodic full re-plan (for other instances\' changes) reads the list once')
+  t.same(ids(), utc)
+})
+
+t.test('a full re-plan does not undo the account changes made while it read the list', async (t) => {
+  installClock(t, '2026-01-14T10:00:00Z')
+  const { app } = await buildLogged(t)
+  const ids = () => app.sellify.resetJobs.jobs().map((j) => j.id)
+  await putAccount(app, 'old', { timezone: 'Europe/Paris' })
+  await putAccount(app, 'moving', { timezone: 'America/Sao_Paulo' })
+  const list = app.sellify.accounts.list
+  let release: () => void = () => {}
+  const gate = new Promise<void>((resolve) => { release = resolve })
+  let read: () => void = () => {}
+  const wasRead = new Promise<void>((resolve) => { read = resolve })
+  app.sellify.accounts.list = async () => {
+    const accounts = await list()
+    read()
+    await gate
+    return accounts
+  }
+  const replan = app.sellify.resetJobs.replan()
+  await wasRead
+  await putAccount(app, 'new', { timezone: 'Asia/Tokyo' })
+  await putAccount(app, 'moving', { timezone: 'UTC' })
+  await call(app, 'DELETE', '/api/v1/accounts/old')
+  release()
+  await replan
+  await app.sellify.resetJobs.idle()
+  t.same(ids(), ['reset-daily:Asia/Tokyo|00:00|monday', 'reset-daily:UTC|00:00|monday', 'reset-weekly:Asia/Tokyo|00:00|monday', 'reset-weekly:UTC|00:00|monday'])
+  app.sellify.accounts.list = list
+  await app.sellify.resetJobs.replan()
+  t.same(ids(), ['reset-daily:Asia/Tokyo|00:00|monday', 'reset-daily:UTC|00:00|monday', 'reset-weekly:Asia/Tokyo|00:00|monday', 'reset-weekly:UTC|00:00|monday'], 'and the next one agrees')
+})

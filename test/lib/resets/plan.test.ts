@@ -1,38 +1,21 @@
 import t from 'tap'
-import { groupKey, nextBoundary, planJobs } from '../../../lib/resets/plan.js'
+import { groupJobs, groupKey, nextBoundary } from '../../../lib/resets/plan.js'
 import type { WeekStart } from '../../../lib/accounts/types.js'
 
 const settings = (timezone = 'UTC', reset_time = '00:00', week_start: WeekStart = 'monday') => ({ timezone, reset_time, week_start })
 
-t.test('one daily and one weekly job per distinct (time zone, reset time, week start)', async (t) => {
-  const jobs = planJobs([
-    settings(),
-    settings(),
-    settings('Europe/Paris'),
-    settings('Europe/Paris', '06:00'),
-    settings('Europe/Paris', '06:00', 'sunday'),
-    settings('Europe/Paris')
+t.test('one daily and one weekly job per (time zone, reset time, week start), with a stable id', async (t) => {
+  t.same(groupJobs(settings('Europe/Paris', '06:00')), [
+    { id: 'reset-daily:Europe/Paris|06:00|monday', type: 'daily', group: 'Europe/Paris|06:00|monday', timezone: 'Europe/Paris', settings: settings('Europe/Paris', '06:00') },
+    { id: 'reset-weekly:Europe/Paris|06:00|monday', type: 'weekly', group: 'Europe/Paris|06:00|monday', timezone: 'Europe/Paris', settings: settings('Europe/Paris', '06:00') }
   ])
-  t.same(jobs.map((j) => j.id), [
-    'reset-daily:Europe/Paris|00:00|monday',
-    'reset-weekly:Europe/Paris|00:00|monday',
-    'reset-daily:Europe/Paris|06:00|monday',
-    'reset-weekly:Europe/Paris|06:00|monday',
-    'reset-daily:Europe/Paris|06:00|sunday',
-    'reset-weekly:Europe/Paris|06:00|sunday',
-    'reset-daily:UTC|00:00|monday',
-    'reset-weekly:UTC|00:00|monday'
-  ])
-  t.same(jobs[2], {
-    id: 'reset-daily:Europe/Paris|06:00|monday',
-    type: 'daily',
-    group: 'Europe/Paris|06:00|monday',
-    timezone: 'Europe/Paris',
-    settings: settings('Europe/Paris', '06:00')
-  })
-  t.equal(groupKey({ ...settings('Asia/Tokyo'), id: 'x' } as ReturnType<typeof settings>), 'Asia/Tokyo|00:00|monday', 'only the three settings make the key')
-  t.same(planJobs([]), [])
-  t.same(planJobs([settings()]).map((j) => j.id), planJobs([settings()]).map((j) => j.id), 'ids are stable')
+  const ids = (s: ReturnType<typeof settings>) => groupJobs(s).map((j) => j.id)
+  const distinct = [settings(), settings('Europe/Paris'), settings('Europe/Paris', '06:00'), settings('Europe/Paris', '06:00', 'sunday')]
+  t.equal(new Set(distinct.flatMap(ids)).size, 8, 'each of the three settings makes another group')
+  t.same(ids(settings('Europe/Paris')), ids(settings('Europe/Paris')), 'the same settings, the same jobs')
+  const account = { ...settings('Asia/Tokyo'), id: 'x', limits: {} }
+  t.equal(groupKey(account), 'Asia/Tokyo|00:00|monday', 'only the three settings make the key')
+  t.same(groupJobs(account)[0].settings, settings('Asia/Tokyo'), 'a job keeps the settings only, not the account it was planned from')
 })
 
 t.test('next boundary: the instant the next day or week begins', async (t) => {
