@@ -3,7 +3,7 @@ import { Ajv, type ErrorObject } from 'ajv'
 import addFormats from 'ajv-formats'
 import fp from 'fastify-plugin'
 import type { FastifyError } from 'fastify'
-import { SellifyError, StoreUnavailable } from '../../lib/shared/errors.js'
+import { defineError, SellifyError, StoreUnavailable } from '../../lib/shared/errors.js'
 
 /** Bodies larger than this are refused with 413. */
 export const BODY_LIMIT = 64 * 1024
@@ -27,6 +27,56 @@ export function describeValidation (errors: ErrorObject[], part: string): string
   }
 }
 
+const InvalidJson = defineError('FST_ERR_CTP_INVALID_JSON_BODY', 400, (why: string) => `Body is not valid JSON: ${why}`)
+const NotAnObject = defineError('FST_ERR_VALIDATION', 400, () => 'body must be object')
+const ForbiddenKey = defineError('SELLIFY_FORBIDDEN_KEY', 400, (path: string) =>
+  `${path} is refused: a JSON key that could change object prototypes (__proto__, constructor.prototype) is never accepted`)
+const UnsupportedCharset = defineError('SELLIFY_UNSUPPORTED_CHARSET', 415, (charset: string) =>
+  `Content-Type charset ${JSON.stringify(charset)} is not supported; send application/json in UTF-8`)
+
+/** The `charset` parameter of a Content-Type, lower-cased, or undefined when there is none. */
+function charsetOf (contentType: string | undefined): string | undefined {
+  const match = /;\s*charset\s*=\s*("?)([^";\s]*)\1/i.exec(contentType ?? '')
+  return match === null ? undefined : match[2].toLowerCase()
+}
+
+/** Only bodies that could hold such a key (possibly written with \u escapes) are walked. */
+const MAYBE_FORBIDDEN = /proto|constructor|\\u/
+
+function parseJson (body: string): unknown {
+  let value: unknown
+  try {
+    value = JSON.parse(body)
+  } catch (err) {
+    // The position only: the parser's message quotes the body, which is a customer's text.
+    const at = /position (\d+)/.exec((err as Error).message)
+    throw InvalidJson(at === null ? 'it ends too early or is malformed' : `malformed at position ${at[1]}`)
+  }
+  // Every JSON body here is an object; `null` must not pass for "no body" (a reset of every account).
+  if (value === null) throw NotAnObject()
+  if (MAYBE_FORBIDDEN.test(body)) refuseForbiddenKeys(value, 'body')
+  return value
+}
+
+function refuseForbiddenKeys (value: unknown, path: string): void {
+  if (value === null || typeof value !== 'object') return
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => { refuseForbiddenKeys(item, `${path}/${i}`) })
+    return
+  }
+  const record = value as Record<string, unknown>
+  if (Object.hasOwn(record, '__proto__')) throw ForbiddenKey(`${path}/__proto__`)
+  const ctor = Object.hasOwn(record, 'constructor') ? record.constructor : undefined
+  if (ctor !== null && typeof ctor === 'object' && Object.hasOwn(ctor, 'prototype')) throw ForbiddenKey(`${path}/constructor/prototype`)
+  for (const key of Object.keys(record)) refuseForbiddenKeys(record[key], `${path}/${key}`)
+}
+
+/** Query schemas say which parameters exist; any other is an error, as in bodies. */
+function strictObject<S extends object> (schema: S): S {
+  const s = schema as { type?: unknown, additionalProperties?: unknown }
+  return s.type === 'object' && s.additionalProperties === undefined ? { ...schema, additionalProperties: false } : schema
+}
+
 /**
  * Sellify's error contract for its own routes only (README, "Errors"): one JSON error shape, field-naming validation
  * messages, JSON-only bodies up to 64 KiB, and no internals in a 5xx. It is registered inside Sellify's
@@ -36,27 +86,47 @@ export default fp(async function httpContract (fastify) {
   const bodyAjv = makeAjv(false)
   const queryAjv = makeAjv(true)
   fastify.setValidatorCompiler(({ schema, httpPart }) => {
+    // Unknown query parameters are refused like unknown body fields: `?acount=shop-2` must not act on `default`.
+    if (httpPart === 'querystring') return queryAjv.compile(strictObject(schema))
     if (httpPart !== 'body') return queryAjv.compile(schema)
     const validate = bodyAjv.compile(schema)
     const required = (schema as { required?: string[] }).required ?? []
     if (required.length > 0) return validate
-    // Every field optional: no body at all means "all defaults" (the seed's `curl -X POST` resets send none).
+    // Every field optional: no body at all (Fastify hands null) means "all defaults" (the README's
+    // `curl -X POST` resets send none). A JSON `null` never gets here: the parser refuses it.
     const optionalBody = (data: unknown): boolean => data === null || data === undefined || validate(data) as boolean
     return Object.defineProperty(optionalBody, 'errors', { get: () => validate.errors })
   })
   fastify.setSchemaErrorFormatter((errs, dataVar) => new Error(describeValidation(errs as ErrorObject[], dataVar)))
 
-  fastify.addHook('onRoute', (route) => { route.bodyLimit ??= BODY_LIMIT })
+  fastify.addHook('onRoute', (route) => {
+    route.bodyLimit ??= BODY_LIMIT
+    // A route with a schema but no query parameters takes none. The docs pages (whose schema is only
+    // `{ hide: true }`) take what they like.
+    const schema = route.schema as { hide?: boolean, querystring?: unknown } | undefined
+    const docsPage = schema?.hide === true && Object.keys(schema).length === 1
+    if (schema !== undefined && !docsPage && schema.querystring === undefined) {
+      schema.querystring = { type: 'object', properties: {}, additionalProperties: false }
+    }
+  })
 
-  // JSON only: anything else is a 415. A body-less POST is fine where every field is optional (the seed's resets).
-  const json = fastify.getDefaultJsonParser('error', 'error')
+  // JSON only, UTF-8 only: anything else is a 415. A body-less POST is fine where every field is optional.
   fastify.removeAllContentTypeParsers()
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const charset = charsetOf(request.headers['content-type'])
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      done(UnsupportedCharset(charset), undefined)
+      return
+    }
     if (body === '') {
       done(null, undefined)
       return
     }
-    json(request, body as string, done)
+    try {
+      done(null, parseJson(body as string))
+    } catch (err) {
+      done(err as Error, undefined)
+    }
   })
 
   fastify.setErrorHandler(function sellifyErrorHandler (err: FastifyError | SellifyError, request, reply) {

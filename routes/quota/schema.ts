@@ -72,7 +72,7 @@ export const ResetsQuerySchema = Type.Object({
   account: Type.Optional(AccountIdSchema),
   reset_type: Type.Optional(StringEnum(RESET_TYPES)),
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
-  before: Type.Optional(Type.Integer({ minimum: 1, description: 'Only resets with a lower id (the last id of the previous page)' }))
+  before: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'Only resets with a lower id (the last id of the previous page)' }))
 })
 
 export const ResetsSchema = Type.Object({
