@@ -17,7 +17,7 @@ export interface UsagePair {
   week: PeriodUsage
 }
 
-/** The seed's field names: what clients read. */
+/** The field names the bot's clients already read (README, "Quick start"). */
 export interface UsageView {
   messages_today: number
   messages_this_week: number

@@ -3,7 +3,7 @@ import { build, call, fixedClock, PG_URL, pgSchema, pgSkip, type TapTest } from 
 
 const limits = { messages_per_day: 5, messages_per_week: 8, images_per_day: 2, videos_per_week: 1 }
 
-t.test('status has the seed\'s fields first, then ours', async (t) => {
+t.test('status has the original clients\' fields first, then ours', async (t) => {
   const app = await build(t)
   const res = await call(app, 'GET', '/api/v1/quota/status')
   t.equal(res.statusCode, 200)
