@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: Sellify's consume against GET /health of the same process and against the peer
  * (rate-limiter-flexible on the same store), on SQLite, PostgreSQL with one instance and with two.
- * Prints one table of medians over the rounds; see bench/README.md.
+ * Prints one table of medians over the rounds, then the matcher's in-process figures; see bench/README.md.
  *
  *   node dist/bench/run.js [--quick] [--rounds N] [--duration S] [--stores sqlite,postgres]
  *                          [--json FILE] [--profile DIR]
@@ -15,6 +15,7 @@ import pg from 'pg'
 import { seedSellify, verify, type StoreKind, type Verdict, type Where } from './accounts.js'
 import { LOOSE_LIMIT, TIGHT_LIMIT } from './constants.js'
 import { consumeRun, healthRun, Ledger, pacedRun, type Paced, type Throughput } from './load.js'
+import { matchBench, matchLines } from './match.js'
 import { killAll, PEER_SERVER, rssMb, SELLIFY_SERVER, startProcess, type ServerProcess } from './servers.js'
 
 const ACCOUNTS = 10_000
@@ -337,6 +338,9 @@ async function memoryMode (o: Options, tmp: string): Promise<boolean> {
 }
 
 async function benchMode (o: Options, tmp: string): Promise<boolean> {
+  // In-process and first, while no server competes for the cores.
+  const match = matchBench(o.quick)
+  progress('matcher measured')
   const nodeArgs = o.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${o.profile}`]
   const wantPg = o.stores.includes('postgres')
   const pgOk = wantPg && await postgresReachable()
@@ -412,10 +416,11 @@ async function benchMode (o: Options, tmp: string): Promise<boolean> {
       `p50/p99 of the full-speed run, "@${PACED_RATE}/s" of a paced open-loop run (health: GET /health paced alike, what the machine gives without a consume); ` +
       'RSS of the server (largest instance) after its run; "refused yet counted": increment-first, the peer counts refused consumes too.',
     ...goals(rows),
+    ...matchLines(match),
     ...notes,
     ''
   ].join('\n'))
-  if (o.json !== undefined) writeFileSync(o.json, JSON.stringify({ mode: 'bench', options: o, rows, notes }, null, 2))
+  if (o.json !== undefined) writeFileSync(o.json, JSON.stringify({ mode: 'bench', options: o, rows, match, notes }, null, 2))
   const sellifyRows = targets.filter((t) => t.kind === 'sellify')
   return rows.every((r) => r.over_grants === 0) && sellifyRows.every((t) => t.verdict?.mismatches === 0)
 }
