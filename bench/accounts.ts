@@ -8,6 +8,7 @@ import { createPostgresStore, createSqliteStore, type Store } from '../lib/store
 import { ACCOUNT_COLUMNS, accountValues } from '../lib/store/sql/rows.js'
 import { putAccountOp } from '../lib/accounts/store.js'
 import type { Account } from '../lib/accounts/types.js'
+import { defaultSettings } from '../lib/accounts/settings.js'
 import type { Ledger } from './load.js'
 import { LOOSE_LIMIT, PEER_TABLE } from './constants.js'
 
@@ -31,7 +32,7 @@ function need (value: string | undefined, name: string): string {
 }
 
 /** PostgreSQL types of the account columns, in ACCOUNT_COLUMNS order, for one multi-row insert. */
-const PG_ACCOUNT_TYPES = ['text', 'text', 'text', 'text', 'bigint', 'bigint', 'bigint', 'bigint', 'float8', 'float8', 'float8', 'timestamptz']
+const PG_ACCOUNT_TYPES = ['text', 'text', 'text', 'text', 'bigint', 'bigint', 'bigint', 'bigint', 'float8', 'float8', 'float8', 'timestamptz', 'jsonb']
 
 /**
  * Sellify's accounts: the schema by its own store's migrations; tight accounts get their day limit,
@@ -50,6 +51,7 @@ export async function seedSellify (where: Where, ledger: Ledger): Promise<void> 
       week_start: 'monday',
       limits: { messages_per_day: ledger.limits[i], messages_per_week: LOOSE_LIMIT, images_per_day: LOOSE_LIMIT, videos_per_week: LOOSE_LIMIT },
       delays: { min_seconds: 2, max_seconds: 8, media_seconds: 5 },
+      ...defaultSettings(),
       created_at
     }))
     if (where.store === 'sqlite') {

@@ -47,7 +47,7 @@ export async function build (t: Tap, options: SellifyOptions = {}, { logs }: { l
 }
 
 /** JSON request with the dev key unless `key` is given (null: no key at all). */
-export async function call (app: FastifyInstance, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown, key: string | null = DEV_KEY): Promise<LightMyRequestResponse & { body: string }> {
+export async function call (app: FastifyInstance, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown, key: string | null = DEV_KEY): Promise<LightMyRequestResponse & { body: string }> {
   return await app.inject({
     method,
     url,

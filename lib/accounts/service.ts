@@ -1,9 +1,11 @@
 import type { Clock } from '../shared/clock.js'
 import { createEvents } from '../shared/events.js'
 import { DefaultAccountUndeletable, UnknownAccount } from './errors.js'
-import { assertAccountId, resolveConfig } from './rules.js'
+import { mergePatch } from '../shared/merge-patch.js'
+import { assertAccountId, checkAccountBody, hasMaskedSecret, resolveConfig } from './rules.js'
+import { accountAsInput, defaultSettings } from './settings.js'
 import { deleteAccountOp, ensureAccountOp, putAccountOp, type AccountStore } from './store.js'
-import { DEFAULT_ACCOUNT, type Account, type AccountConfig, type AccountInput } from './types.js'
+import { DEFAULT_ACCOUNT, type Account, type AccountConfig, type AccountConfiguration, type AccountInput } from './types.js'
 
 /**
  * What the accounts engine tells observers (the reset jobs, the key cache, the usage gauges) after the fact.
@@ -28,7 +30,13 @@ export function createAccountService (options: AccountServiceOptions) {
   const { store, defaults, now } = options
   const events = createEvents<AccountEvent>()
 
-  const newAccount = (id: string, config: AccountConfig): Account => ({ id, ...config, created_at: now().toISOString() })
+  const newAccount = (id: string, config: AccountConfiguration): Account => ({ id, ...config, created_at: now().toISOString() })
+
+  async function replace (id: string, config: AccountConfiguration): Promise<{ account: Account, created: boolean }> {
+    const [result] = await store.commit([putAccountOp(newAccount(id, config))])
+    events.emit({ type: result.created ? 'created' : 'changed', account: id, current: result.account })
+    return result
+  }
 
   async function require (id: string): Promise<Account> {
     assertAccountId(id)
@@ -42,7 +50,7 @@ export function createAccountService (options: AccountServiceOptions) {
     assertAccountId(id)
     const found = await store.getAccount(id)
     if (found !== null) return found
-    const [account] = await store.commit([ensureAccountOp(newAccount(id, defaults))])
+    const [account] = await store.commit([ensureAccountOp(newAccount(id, { ...defaults, ...defaultSettings() }))])
     events.emit({ type: 'created', account: id, current: account })
     return account
   }
@@ -63,9 +71,17 @@ export function createAccountService (options: AccountServiceOptions) {
     /** Full configuration: what is omitted takes the defaults, not the previous values. */
     async put (id: string, input: AccountInput): Promise<{ account: Account, created: boolean }> {
       assertAccountId(id)
-      const [result] = await store.commit([putAccountOp(newAccount(id, resolveConfig(input, defaults)))])
-      events.emit({ type: result.created ? 'created' : 'changed', account: id, current: result.account })
-      return result
+      const previous = hasMaskedSecret(input) ? await store.getAccount(id) : null
+      return await replace(id, resolveConfig(input, defaults, previous))
+    },
+    /**
+     * A JSON merge patch (RFC 7396) over the stored configuration; the result is checked as a whole, as a
+     * PUT body is, so `null` restores a field's default. Nothing changes when any of it is invalid.
+     */
+    async patch (id: string, patch: unknown): Promise<Account> {
+      const previous = await get(id)
+      const input = checkAccountBody(mergePatch(accountAsInput(previous), patch))
+      return (await replace(id, resolveConfig(input, defaults, previous))).account
     },
     async delete (id: string): Promise<void> {
       assertAccountId(id)

@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { publicAccount } from '../../lib/accounts/settings.js'
 import { scopedAccount } from '../../lib/keys/policy.js'
 import { AUTH_ERRORS, BODY_ERRORS, errorResponses } from '../common/schema.js'
-import { ACCOUNT_ID_MAX_LENGTH, AccountBodySchema, AccountListSchema, AccountParamsSchema, AccountSchema } from './schema.js'
+import { ACCOUNT_ID_MAX_LENGTH, AccountBodySchema, AccountListSchema, AccountParamsSchema, AccountPatchSchema, AccountSchema } from './schema.js'
 
 const tags = ['accounts']
 
@@ -42,7 +43,7 @@ const accounts: FastifyPluginAsyncTypebox = async function accountRoutes (fastif
   fastify.get('', {
     config: { access: 'admin' },
     schema: { tags, summary: 'Every account with its configuration', response: { 200: AccountListSchema, ...errorResponses(503, ...AUTH_ERRORS) } }
-  }, async () => ({ accounts: await service.list() }))
+  }, async () => ({ accounts: (await service.list()).map(publicAccount) }))
 
   for (const { url, hide, twin } of accountPaths(fastify)) {
     fastify.get(url, {
@@ -54,7 +55,7 @@ const accounts: FastifyPluginAsyncTypebox = async function accountRoutes (fastif
         params: AccountParamsSchema,
         response: { 200: AccountSchema, ...errorResponses(400, 404, 503, ...AUTH_ERRORS) }
       }
-    }, async (request) => await service.get(scopedAccount(request.principal, request.params.account) ?? request.params.account))
+    }, async (request) => publicAccount(await service.get(scopedAccount(request.principal, request.params.account) ?? request.params.account)))
 
     fastify.put(url, {
       ...twin,
@@ -70,8 +71,22 @@ const accounts: FastifyPluginAsyncTypebox = async function accountRoutes (fastif
     }, async (request, reply) => {
       const { account, created } = await service.put(request.params.account, request.body ?? {})
       if (created) reply.code(201)
-      return account
+      return publicAccount(account)
     })
+
+    fastify.patch(url, {
+      ...twin,
+      config: { access: 'admin' },
+      schema: {
+        hide,
+        tags,
+        summary: 'Change some of an account\'s configuration (JSON merge patch)',
+        description: 'Content-Type application/merge-patch+json or application/json. A webhook secret sent as "••••" keeps the stored one of the same URL.',
+        params: AccountParamsSchema,
+        body: AccountPatchSchema,
+        response: { 200: AccountSchema, ...errorResponses(404, 503, ...BODY_ERRORS, ...AUTH_ERRORS) }
+      }
+    }, async (request) => publicAccount(await service.patch(request.params.account, request.body)))
 
     fastify.delete(url, {
       ...twin,

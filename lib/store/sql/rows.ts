@@ -2,6 +2,7 @@
  * What both store backends share: input checks and row mapping. Keeping them in one place is what makes
  * SQLite and PostgreSQL answer alike; the enums come from the engines' `as const` arrays.
  */
+import { settingsFromStored, settingsToStored } from '../../accounts/settings.js'
 import { WEEK_DAYS, type Account, type WeekStart } from '../../accounts/types.js'
 import type { NewApiKey, StoredApiKey } from '../../keys/store.js'
 import { ROLES, type ApiKeyRecord, type Role } from '../../keys/types.js'
@@ -101,8 +102,8 @@ export function checkDayRange (account: string, from: string, to: string): void 
   if (!isDayKey(to)) fail(`to must be a day key YYYY-MM-DD, got ${JSON.stringify(to)}`)
 }
 
-/** Values as both drivers hand them back: pg gives bigint as strings and timestamptz as Dates. */
-type Cell = string | number | bigint | boolean | Date | Buffer | null
+/** Values as both drivers hand them back: pg gives bigint as strings, timestamptz as Dates and jsonb parsed. */
+type Cell = string | number | bigint | boolean | Date | Buffer | Record<string, unknown> | null
 
 export const num = (v: Cell | undefined): number => {
   const n = Number(v)
@@ -123,7 +124,9 @@ export type Row = Record<string, Cell>
 export const ACCOUNT_COLUMNS = [
   'id', 'timezone', 'reset_time', 'week_start',
   ...LIMIT_NAMES,
-  'min_delay_seconds', 'max_delay_seconds', 'media_delay_seconds', 'created_at'
+  'min_delay_seconds', 'max_delay_seconds', 'media_delay_seconds', 'created_at',
+  // The bot's settings, one JSON document; keys it lacks read as their defaults.
+  'settings'
 ] as const
 
 export function accountValues (a: Account): Array<string | number> {
@@ -133,7 +136,8 @@ export function accountValues (a: Account): Array<string | number> {
   return [
     a.id, a.timezone, a.reset_time, a.week_start,
     ...LIMIT_NAMES.map((name) => a.limits[name]),
-    a.delays.min_seconds, a.delays.max_seconds, a.delays.media_seconds, toIso(a.created_at)
+    a.delays.min_seconds, a.delays.max_seconds, a.delays.media_seconds, toIso(a.created_at),
+    settingsToStored(a)
   ]
 }
 
@@ -149,7 +153,9 @@ export function rowToAccount (r: Row): Account {
       max_seconds: num(r.max_delay_seconds),
       media_seconds: num(r.media_delay_seconds)
     },
-    created_at: toIso(r.created_at instanceof Date ? r.created_at : str(r.created_at))
+    created_at: toIso(r.created_at instanceof Date ? r.created_at : str(r.created_at)),
+    // SQLite gives the JSON text, pg a parsed jsonb value.
+    ...settingsFromStored(r.settings)
   }
 }
 

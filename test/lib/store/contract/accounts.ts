@@ -38,6 +38,40 @@ export function accountsContract (t: Test, { open }: ContractContext): void {
     t.equal(await store.getAccount(other), null)
   })
 
+  t.test('accounts: the settings round trip, and a copy handed out shares nothing with the cached one', async (t) => {
+    const store = await open(t)
+    const id = uid('settings')
+    const a = makeAccount(id, {
+      language: 'pt',
+      active_hours: { start: '22:00', end: '06:00', days: ['friday', 'saturday'] },
+      outside_hours: 'ignore',
+      ai: { enabled: false, tone: 'curto', max_length: 300, temperature: 1.25, reask: 0 },
+      alert_numbers: ['+5511999990000'],
+      alert_webhooks: [{ url: 'https://hooks.example/a', secret: 'a-secret-of-16-chars' }],
+      escalation: { max_misunderstandings: 5, sensitive_keywords: ['advogado', 'polícia'], reply: 'holding' },
+      forbidden_words: ['grátis'],
+      allowed_domains: ['shop.example'],
+      human_takeover_minutes: 120,
+      session_expiry_minutes: 60,
+      typing: { enabled: false, chars_per_second: 7.5, max_seconds: 0 },
+      fallback_message: 'Não entendi, pode repetir?',
+      automation: 'off'
+    })
+    t.strictSame((await store.putAccount(a)).account, a)
+    const read = await store.getAccount(id)
+    t.strictSame(read, a, 'read back as written')
+    t.strictSame((await store.listAccounts()).find((x) => x.id === id), a, 'listed as written')
+    const always = makeAccount(uid('always'), { active_hours: 'always' })
+    t.strictSame((await store.ensureAccount(always)).active_hours, 'always')
+
+    if (read === null || typeof read.active_hours === 'string') throw new Error('unexpected')
+    read.active_hours.days.push('monday')
+    read.escalation.sensitive_keywords.push('x')
+    read.alert_webhooks[0].secret = 'changed'
+    read.ai.tone = 'changed'
+    t.strictSame(await store.getAccount(id), a, 'changing a copy changes nothing kept')
+  })
+
   t.test('deleteAccount removes counters, ledger and resets, and revokes bound keys', async (t) => {
     const store = await open(t)
     const id = uid('doomed')

@@ -1,6 +1,7 @@
 /** Shared by the per-engine store contract suites: fixtures, and the store with its writes as plain calls. */
 import type { Test } from 'tap'
 import { randomBytes } from 'node:crypto'
+import { defaultSettings } from '../../../../lib/accounts/settings.js'
 import { deleteAccountOp, ensureAccountOp, putAccountOp } from '../../../../lib/accounts/store.js'
 import type { Account } from '../../../../lib/accounts/types.js'
 import { createKeyOp, revokeKeyOp, touchKeyOp, type NewApiKey } from '../../../../lib/keys/store.js'
@@ -99,6 +100,7 @@ export function makeAccount (id: string, overrides: Partial<Account> = {}): Acco
     limits: { messages_per_day: 200, messages_per_week: 1000, images_per_day: 50, videos_per_week: 20 },
     delays: { min_seconds: 2, max_seconds: 8, media_seconds: 5 },
     created_at: '2026-01-01T00:00:00.000Z',
+    ...defaultSettings(),
     ...overrides
   }
 }
