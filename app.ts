@@ -13,6 +13,7 @@ import accounts from './plugins/engines/accounts.js'
 import resets from './plugins/engines/resets.js'
 import quota from './plugins/engines/quota.js'
 import keys from './plugins/engines/keys.js'
+import knowledge from './plugins/engines/knowledge.js'
 import routes from './routes/index.js'
 
 export type { SellifyOptions, SellifyEngines } from './plugins/app/config.js'
@@ -28,6 +29,7 @@ export type * from './plugins/app/metrics.js'
 export type * from './plugins/engines/accounts.js'
 export type * from './plugins/engines/resets.js'
 export type * from './plugins/engines/keys.js'
+export type * from './plugins/engines/knowledge.js'
 
 /**
  * Everything that answers HTTP lives in one encapsulated scope: its error handler, JSON-only parsers,
@@ -58,6 +60,7 @@ async function sellify (fastify: FastifyInstance, opts: SellifyOptions): Promise
   await fastify.register(resets)
   await fastify.register(quota)
   await fastify.register(keys)
+  await fastify.register(knowledge)
   await fastify.register(sellifyScope, { prefix: opts.prefix ?? '' })
 }
 

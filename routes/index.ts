@@ -3,6 +3,8 @@ import health from './health/index.js'
 import quota from './quota/index.js'
 import accounts from './accounts/index.js'
 import keys from './keys/index.js'
+import products from './products/index.js'
+import knowledge from './knowledge/index.js'
 import metrics from './metrics/index.js'
 
 /** Every route of the service; paths are relative to wherever Sellify is mounted. */
@@ -11,6 +13,8 @@ const routes: FastifyPluginAsync = async function routes (fastify) {
   await fastify.register(quota, { prefix: '/api/v1/quota' })
   await fastify.register(accounts, { prefix: '/api/v1/accounts' })
   await fastify.register(keys, { prefix: '/api/v1/keys' })
+  await fastify.register(products, { prefix: '/api/v1/products' })
+  await fastify.register(knowledge, { prefix: '/api/v1/knowledge' })
   await fastify.register(metrics)
 }
 

@@ -136,7 +136,9 @@ t.test('OpenAPI: every route documented with the X-API-Key scheme; openapi.json 
     'GET /health', 'GET /api/v1/health', 'GET /api/v1/quota/status', 'POST /api/v1/quota/check', 'POST /api/v1/quota/consume',
     'POST /api/v1/quota/record', 'POST /api/v1/quota/reset/daily', 'POST /api/v1/quota/reset/weekly', 'GET /api/v1/quota/resets',
     'GET /api/v1/quota/history', 'GET /api/v1/accounts', 'GET /api/v1/accounts/{account}', 'PUT /api/v1/accounts/{account}',
-    'DELETE /api/v1/accounts/{account}', 'POST /api/v1/keys', 'GET /api/v1/keys', 'DELETE /api/v1/keys/{id}', 'GET /metrics'
+    'PATCH /api/v1/accounts/{account}', 'DELETE /api/v1/accounts/{account}', 'POST /api/v1/keys', 'GET /api/v1/keys',
+    'DELETE /api/v1/keys/{id}', 'GET /api/v1/products', 'GET /api/v1/products/{id}', 'PUT /api/v1/products/{id}',
+    'DELETE /api/v1/products/{id}', 'GET /api/v1/knowledge', 'PUT /api/v1/knowledge', 'POST /api/v1/knowledge/match', 'GET /metrics'
   ]
   for (const route of expected) {
     const [method, path] = route.split(' ')

@@ -4,12 +4,13 @@
  */
 import type { AccountOp, AccountReads } from '../accounts/store.js'
 import type { KeyOp, KeyReads } from '../keys/store.js'
+import type { KnowledgeOp, KnowledgeReads } from '../knowledge/store.js'
 import type { ConsumeOp, QuotaReads } from '../quota/store.js'
 import type { RecordResetOp, ResetReads } from '../resets/store.js'
 import type { UnitOfWork } from '../shared/unit-of-work.js'
 
 /** Every write operation a store applies. */
-export type StoreOp = AccountOp | ConsumeOp | RecordResetOp | KeyOp
+export type StoreOp = AccountOp | ConsumeOp | RecordResetOp | KeyOp | KnowledgeOp
 export type OpName = StoreOp['op']
 export type OpOf<K extends OpName> = Extract<StoreOp, { op: K }>
 
@@ -26,9 +27,9 @@ export interface Lifecycle {
  * What a store does. `commit` is durable when its promise resolves (committed, on disk) and atomic: a plan
  * happens whole or not at all. Errors reject the promise; callers fail closed.
  */
-export type Store = Lifecycle & AccountReads & QuotaReads & ResetReads & KeyReads & UnitOfWork<StoreOp>
+export type Store = Lifecycle & AccountReads & QuotaReads & ResetReads & KeyReads & KnowledgeReads & UnitOfWork<StoreOp>
 
-export type { AccountOp, ConsumeOp, KeyOp, RecordResetOp }
+export type { AccountOp, ConsumeOp, KeyOp, KnowledgeOp, RecordResetOp }
 export type { ConsumeInput, ConsumeResult } from '../quota/store.js'
 export type { ResetInput, ResetQuery } from '../resets/store.js'
 export type { NewApiKey, StoredApiKey } from '../keys/store.js'

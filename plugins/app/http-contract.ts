@@ -4,6 +4,7 @@ import addFormats from 'ajv-formats'
 import fp from 'fastify-plugin'
 import type { FastifyError } from 'fastify'
 import { defineError, SellifyError, StoreUnavailable } from '../../lib/shared/errors.js'
+import { describeValidation } from '../../lib/shared/validation.js'
 
 /** Bodies larger than this are refused with 413. */
 export const BODY_LIMIT = 64 * 1024
@@ -15,22 +16,14 @@ function makeAjv (coerce: boolean): Ajv {
   return ajv
 }
 
-/** One readable sentence that names the field (`body/count must be >= 1`, `body/colour is not an allowed field`). */
-export function describeValidation (errors: ErrorObject[], part: string): string {
-  const e = errors[0]
-  const at = `${part}${e.instancePath}`
-  switch (e.keyword) {
-    case 'additionalProperties': return `${at}/${String(e.params.additionalProperty)} is not an allowed field`
-    case 'required': return `${at}/${String(e.params.missingProperty)} is required`
-    case 'enum': return `${at} must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`
-    default: return `${at} ${e.message ?? 'is invalid'}`
-  }
-}
+export { describeValidation }
 
 const InvalidJson = defineError('FST_ERR_CTP_INVALID_JSON_BODY', 400, (why: string) => `Body is not valid JSON: ${why}`)
 const NotAnObject = defineError('FST_ERR_VALIDATION', 400, () => 'body must be object')
 const ForbiddenKey = defineError('SELLIFY_FORBIDDEN_KEY', 400, (path: string) =>
   `${path} is refused: a JSON key that could change object prototypes (__proto__, constructor.prototype) is never accepted`)
+const UnsupportedMergePatch = defineError('SELLIFY_UNSUPPORTED_MEDIA_TYPE', 415, () =>
+  'Content-Type application/merge-patch+json is for PATCH only; send application/json')
 const UnsupportedCharset = defineError('SELLIFY_UNSUPPORTED_CHARSET', 415, (charset: string) =>
   `Content-Type charset ${JSON.stringify(charset)} is not supported; send application/json in UTF-8`)
 
@@ -111,8 +104,13 @@ export default fp(async function httpContract (fastify) {
   })
 
   // JSON only, UTF-8 only: anything else is a 415. A body-less POST is fine where every field is optional.
+  // A JSON merge patch (RFC 7396) is JSON too, for PATCH only.
   fastify.removeAllContentTypeParsers()
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+  const parser: Parameters<typeof fastify.addContentTypeParser>[2] = (request, body, done) => {
+    if (request.method !== 'PATCH' && /^application\/merge-patch\+json/i.test(request.headers['content-type'] ?? '')) {
+      done(UnsupportedMergePatch(), undefined)
+      return
+    }
     const charset = charsetOf(request.headers['content-type'])
     if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
       done(UnsupportedCharset(charset), undefined)
@@ -127,7 +125,9 @@ export default fp(async function httpContract (fastify) {
     } catch (err) {
       done(err as Error, undefined)
     }
-  })
+  }
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, parser)
+  fastify.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, parser)
 
   fastify.setErrorHandler(function sellifyErrorHandler (err: FastifyError | SellifyError, request, reply) {
     const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500

@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import sellify from '../../app.js'
 import { build, call, DEV_KEY } from '../helper.js'
 
-type Method = 'GET' | 'POST' | 'PUT' | 'DELETE'
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 const ERROR_SHAPE = { statusCode: Number, error: String, message: String }
 
 async function createAccount (t: Test, app: FastifyInstance, id: string): Promise<void> {
@@ -110,7 +110,15 @@ t.test('route × key matrix (metrics behind the admin key)', async (t) => {
     ['GET', '/api/v1/accounts', undefined, '/api/v1/accounts/', 403, 403, 200],
     ['GET', '/api/v1/accounts/acme', undefined, '/api/v1/accounts/{account}', 403, 200, 200],
     ['PUT', '/api/v1/accounts/acme', { timezone: 'UTC' }, '/api/v1/accounts/{account}', 403, 403, 200],
+    ['PATCH', '/api/v1/accounts/acme', { language: 'en' }, '/api/v1/accounts/{account}', 403, 403, 200],
     ['DELETE', '/api/v1/accounts/doomed', undefined, '/api/v1/accounts/{account}', 403, 403, 204],
+    ['PUT', '/api/v1/products/p1?account=acme', { name: 'P', price: '1', currency: 'XOF' }, '/api/v1/products/{id}', 403, 403, 201],
+    ['GET', '/api/v1/products?account=acme', undefined, '/api/v1/products/', 403, 200, 200],
+    ['GET', '/api/v1/products/p1?account=acme', undefined, '/api/v1/products/{id}', 403, 200, 200],
+    ['DELETE', '/api/v1/products/p1?account=acme', undefined, '/api/v1/products/{id}', 403, 403, 204],
+    ['GET', '/api/v1/knowledge?account=acme', undefined, '/api/v1/knowledge/', 403, 200, 200],
+    ['PUT', '/api/v1/knowledge?account=acme', { products: [] }, '/api/v1/knowledge/', 403, 403, 200],
+    ['POST', '/api/v1/knowledge/match', { text: 'prix', account: 'acme' }, '/api/v1/knowledge/match', 403, 200, 200],
     ['POST', '/api/v1/keys', { name: 'new', role: 'agent', account: 'acme' }, '/api/v1/keys/', 403, 403, 201],
     ['GET', '/api/v1/keys', undefined, '/api/v1/keys/', 403, 403, 200],
     ['DELETE', `/api/v1/keys/${victim.id}`, undefined, '/api/v1/keys/{id}', 403, 403, 204],

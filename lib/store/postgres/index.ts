@@ -21,6 +21,7 @@ import { prepare } from '../sql/plan.js'
 import { closedError, type Row } from '../sql/rows.js'
 import { postgresAccounts } from './accounts.js'
 import { postgresKeys } from './keys.js'
+import { postgresKnowledge } from './knowledge.js'
 import { POSTGRES_MIGRATIONS } from './migrations.js'
 import { postgresQuota } from './quota.js'
 import { postgresResets } from './resets.js'
@@ -154,7 +155,8 @@ export function createPostgresStore (options: PostgresStoreOptions): Store {
   const quota = postgresQuota(conn, pool, queryTimeoutMs)
   const resets = postgresResets(conn)
   const keys = postgresKeys(conn)
-  const appliers: PostgresAppliers = { ...accounts.appliers, ...quota.appliers, ...resets.appliers, ...keys.appliers }
+  const knowledge = postgresKnowledge(conn)
+  const appliers: PostgresAppliers = { ...accounts.appliers, ...quota.appliers, ...resets.appliers, ...keys.appliers, ...knowledge.appliers }
 
   /**
    * Set when a write failed because the database cannot take writes (read-only, disk full, I/O error);
@@ -265,6 +267,7 @@ export function createPostgresStore (options: PostgresStoreOptions): Store {
     ...guarded(quota.reads),
     ...guarded(resets.reads),
     ...guarded(keys.reads),
+    ...guarded(knowledge.reads),
     commit
   }
 }

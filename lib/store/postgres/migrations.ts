@@ -430,5 +430,21 @@ $fn$;
     name: 'store probe',
     // One row that a health check rewrites: the store is healthy only while a write commits.
     sql: 'CREATE TABLE store_probe (id boolean PRIMARY KEY DEFAULT true CHECK (id), at timestamptz NOT NULL);'
+  },
+  {
+    version: 7,
+    name: 'account settings',
+    // The bot's settings of each account as one JSON document; keys it lacks read as their defaults.
+    sql: "ALTER TABLE accounts ADD COLUMN settings jsonb NOT NULL DEFAULT '{}';"
+  },
+  {
+    version: 8,
+    name: 'knowledge bases',
+    // One document per account, replaced whole by every change; it goes with its account.
+    sql: `CREATE TABLE knowledge (
+  account text PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+  version bigint NOT NULL CHECK (version >= 0),
+  doc jsonb NOT NULL
+);`
   }
 ]

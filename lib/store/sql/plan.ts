@@ -21,7 +21,23 @@ const CHECKS: Checks = {
     toIso(op.key.created_at)
   },
   'keys.revoke': (op) => { toIso(op.at) },
-  'keys.touch': (op) => { toIso(op.at) }
+  'keys.touch': (op) => { toIso(op.at) },
+  'knowledge.put': (op) => {
+    checkKnowledgeAccount(op.account)
+    if (op.knowledge === null || typeof op.knowledge !== 'object' || !Array.isArray(op.knowledge.products)) throw new TypeError('store: knowledge.put needs a knowledge base')
+  },
+  'knowledge.putProduct': (op) => {
+    checkKnowledgeAccount(op.account)
+    if (typeof op.product?.id !== 'string' || op.product.id === '') throw new TypeError('store: knowledge.putProduct needs a product with an id')
+  },
+  'knowledge.deleteProduct': (op) => {
+    checkKnowledgeAccount(op.account)
+    if (typeof op.id !== 'string' || op.id === '') throw new TypeError('store: knowledge.deleteProduct needs a product id')
+  }
+}
+
+function checkKnowledgeAccount (account: unknown): void {
+  if (typeof account !== 'string' || account === '') throw new TypeError('store: a knowledge operation needs an account id')
 }
 
 /** Each operation's applier, in plan order; throws (nothing applied) on an empty plan, an unknown or an invalid operation. */

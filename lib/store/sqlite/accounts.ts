@@ -59,6 +59,7 @@ export function sqliteAccounts (c: SqliteConn) {
         c.run(SQL.deleteLedger, id)
         c.run(SQL.deleteResets, id)
         c.run(SQL.revokeAccountKeys, toIso(at), id)
+        c.run('DELETE FROM knowledge WHERE account = ?', id)
         return existed
       }
     }

@@ -21,6 +21,7 @@ import { prepare } from '../sql/plan.js'
 import { closedError, num, type Row } from '../sql/rows.js'
 import { sqliteAccounts } from './accounts.js'
 import { sqliteKeys } from './keys.js'
+import { sqliteKnowledge } from './knowledge.js'
 import { SQLITE_MIGRATIONS } from './migrations.js'
 import { sqliteQuota } from './quota.js'
 import { sqliteResets } from './resets.js'
@@ -138,7 +139,8 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
   const dataVersion = conn.pluck('PRAGMA data_version')
   const resets = sqliteResets(conn)
   const keys = sqliteKeys(conn)
-  const appliers: SqliteAppliers = { ...accounts.appliers, ...quota.appliers, ...resets.appliers, ...keys.appliers }
+  const knowledge = sqliteKnowledge(conn)
+  const appliers: SqliteAppliers = { ...accounts.appliers, ...quota.appliers, ...resets.appliers, ...keys.appliers, ...knowledge.appliers }
 
   /**
    * Set when a batch could not be committed for a reason of the database itself (or its file is no longer
@@ -311,6 +313,7 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
     ...direct(quota.reads),
     ...direct(resets.reads),
     ...direct(keys.reads),
+    ...direct(knowledge.reads),
     commit,
 
     async close () {

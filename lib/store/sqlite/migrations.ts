@@ -74,5 +74,17 @@ CREATE INDEX api_keys_account ON api_keys (account);
     name: 'store probe',
     // One row that a health check rewrites: the store is healthy only while a write commits.
     sql: 'CREATE TABLE store_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL) STRICT;'
+  },
+  {
+    version: 3,
+    name: 'account settings',
+    // The bot's settings of each account as one JSON document; keys it lacks read as their defaults.
+    sql: "ALTER TABLE accounts ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';"
+  },
+  {
+    version: 4,
+    name: 'knowledge bases',
+    // One JSON document per account, replaced whole by every change; version grows by one each time.
+    sql: 'CREATE TABLE knowledge (account TEXT PRIMARY KEY, version INTEGER NOT NULL CHECK (version > 0), doc TEXT NOT NULL) STRICT;'
   }
 ]

@@ -6,6 +6,7 @@ import type { Test } from 'tap'
 import { accountsContract } from './accounts.js'
 import { writable, type ContractContext, type StoreHarness, type TestStore } from './fixtures.js'
 import { keysContract } from './keys.js'
+import { knowledgeContract } from './knowledge.js'
 import { lifecycleContract } from './lifecycle.js'
 import { quotaContract } from './quota.js'
 import { resetsContract } from './resets.js'
@@ -27,5 +28,6 @@ export function storeContract (t: Test, harness: StoreHarness): void {
   t.test('quota', async (t) => { quotaContract(t, ctx) })
   t.test('resets', async (t) => { resetsContract(t, ctx) })
   t.test('keys', async (t) => { keysContract(t, ctx) })
+  t.test('knowledge', async (t) => { knowledgeContract(t, ctx) })
   t.test('unit of work', async (t) => { unitOfWorkContract(t, ctx) })
 }

@@ -1,0 +1,16 @@
+import fp from 'fastify-plugin'
+import { createKnowledgeService, type KnowledgeService } from '../../lib/knowledge/service.js'
+
+declare module '../app/config.js' {
+  interface SellifyEngines {
+    knowledge: KnowledgeService
+  }
+}
+
+export default fp(async function knowledge (fastify) {
+  const { store, accounts } = fastify.sellify
+  const service = createKnowledgeService({ store, accounts })
+  // A matcher is compiled with the account's settings: this instance drops it at once when they change.
+  accounts.observe((event) => { service.forget(event.account) })
+  fastify.sellify.knowledge = service
+}, { name: 'knowledge', dependencies: ['config', 'storage', 'accounts'], fastify: '5.x' })
