@@ -3,6 +3,7 @@
  * store decides consumes with `firstExceeded` itself; the PostgreSQL function is pinned to it by the store
  * contract tests.
  */
+import type { AccountZone } from './store.js'
 import { COUNTERS, LIMIT_NAMES, LIMITS, type Delays, type Kind, type LimitName, type Limits, type PeriodUsage, type UsagePair, type UsageView } from './types.js'
 
 export const zeroUsage = (): PeriodUsage => ({ messages: 0, images: 0, videos: 0 })
@@ -70,4 +71,12 @@ export function pacingDelay (delays: Delays, kind: Kind, messagesBefore: number,
   const share = dailyLimit > 0 ? messagesBefore / dailyLimit : 1
   const factor = share >= 0.8 ? 3 : share >= 0.5 ? 2 : 1
   return base * factor + (kind === 'text' ? 0 : delays.media_seconds)
+}
+
+/** The settings of an account that make its period keys (a consume is counted under keys made from the committed ones). */
+export const zoneOf = (a: AccountZone): AccountZone => ({ timezone: a.timezone, reset_time: a.reset_time, week_start: a.week_start })
+
+/** Whether two accounts' settings make the same period keys. */
+export function sameZone (a: AccountZone, b: AccountZone): boolean {
+  return a.timezone === b.timezone && a.reset_time === b.reset_time && a.week_start === b.week_start
 }

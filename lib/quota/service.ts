@@ -7,8 +7,8 @@ import { lastDays, periodsAt, type Periods } from '../periods/periods.js'
 import type { ResetReads } from '../resets/store.js'
 import type { ResetRecord } from '../resets/types.js'
 import { InvalidCount } from './errors.js'
-import { firstExceeded, pacingDelay, remainingView, usageView } from './rules.js'
-import { consumeOp, type AccountZone, type QuotaStore } from './store.js'
+import { firstExceeded, pacingDelay, remainingView, usageView, zoneOf } from './rules.js'
+import { consumeOp, type QuotaStore } from './store.js'
 import { LIMITS, type Kind, type LimitName, type Limits, type PeriodUsage, type UsagePair, type UsageView } from './types.js'
 
 export interface QuotaServiceOptions {
@@ -73,8 +73,6 @@ function retryAfter (limit: LimitName, p: Periods, at: Date): number {
 
 /** Period settings changing under a send again and again is a broken store, not a race. */
 const SEND_ATTEMPTS = 3
-
-const zoneOf = (a: Account): AccountZone => ({ timezone: a.timezone, reset_time: a.reset_time, week_start: a.week_start })
 
 function countOf (req: SendRequest): number {
   const count = req.count ?? 1

@@ -16,8 +16,6 @@ function makeAjv (coerce: boolean): Ajv {
   return ajv
 }
 
-export { describeValidation }
-
 const InvalidJson = defineError('FST_ERR_CTP_INVALID_JSON_BODY', 400, (why: string) => `Body is not valid JSON: ${why}`)
 const NotAnObject = defineError('FST_ERR_VALIDATION', 400, () => 'body must be object')
 const ForbiddenKey = defineError('SELLIFY_FORBIDDEN_KEY', 400, (path: string) =>

@@ -16,6 +16,7 @@ import pg from 'pg'
 import type { OpName, OpOf, Store, StoreOp } from '../contract.js'
 import type { Results, ResultOf } from '../../shared/unit-of-work.js'
 import { AccountCache } from '../sql/account-cache.js'
+import { WriteHealth } from '../sql/write-health.js'
 import { pendingMigrations } from '../sql/migrate.js'
 import { prepare } from '../sql/plan.js'
 import { closedError, type Row } from '../sql/rows.js'
@@ -158,31 +159,19 @@ export function createPostgresStore (options: PostgresStoreOptions): Store {
   const knowledge = postgresKnowledge(conn)
   const appliers: PostgresAppliers = { ...accounts.appliers, ...quota.appliers, ...resets.appliers, ...keys.appliers, ...knowledge.appliers }
 
-  /**
-   * Set when a write failed because the database cannot take writes (read-only, disk full, I/O error);
-   * cleared by the next write that commits. While set, reads reject too: `check` answers 503 like `consume`.
-   */
-  let unwritable: Error | null = null
-  function wrote<T> (write: Promise<T>): Promise<T> {
-    return write.then((value) => {
-      unwritable = null
-      return value
-    }, (err: unknown) => {
-      if (cannotWrite(err)) unwritable = err as Error
-      throw err
-    })
-  }
+  /** Read-only, disk full, I/O error: see ../sql/write-health.ts. */
+  const health = new WriteHealth(cannotWrite)
   /** The engines' reads, refused while the store cannot write. */
   function guarded<T extends object> (reads: T): T {
     const wrapped: Record<string, unknown> = {}
     for (const [name, fn] of Object.entries(reads) as Array<[string, (...args: unknown[]) => Promise<unknown>]>) {
-      wrapped[name] = (...args: unknown[]) => unwritable === null ? fn(...args) : Promise.reject(unwritable)
+      wrapped[name] = (...args: unknown[]) => health.failure === null ? fn(...args) : Promise.reject(health.failure)
     }
     return wrapped as T
   }
 
   function commit<const P extends readonly StoreOp[]> (plan: P): Promise<Results<P>> {
-    return wrote(apply(plan))
+    return health.track(apply(plan))
   }
 
   async function apply<const P extends readonly StoreOp[]> (plan: P): Promise<Results<P>> {
@@ -250,7 +239,7 @@ export function createPostgresStore (options: PostgresStoreOptions): Store {
     migrate,
     /** Answers only when a write commits (migration 6's one-row table). */
     async ping () {
-      await wrote(poolQ.query('INSERT INTO store_probe (id, at) VALUES (true, now()) ON CONFLICT (id) DO UPDATE SET at = excluded.at'))
+      await health.track(poolQ.query('INSERT INTO store_probe (id, at) VALUES (true, now()) ON CONFLICT (id) DO UPDATE SET at = excluded.at'))
     },
     async close () {
       closed = true

@@ -6,7 +6,7 @@ import { settingsFromStored, settingsToStored } from '../../accounts/settings.js
 import { WEEK_DAYS, type Account, type WeekStart } from '../../accounts/types.js'
 import type { NewApiKey, StoredApiKey } from '../../keys/store.js'
 import { ROLES, type ApiKeyRecord, type Role } from '../../keys/types.js'
-import type { AccountZone, ConsumeInput } from '../../quota/store.js'
+import type { ConsumeInput } from '../../quota/store.js'
 import { zeroUsage } from '../../quota/rules.js'
 import { COUNTERS, KINDS, LIMIT_NAMES, type PeriodUsage } from '../../quota/types.js'
 import type { ResetInput, ResetQuery } from '../../resets/store.js'
@@ -56,13 +56,6 @@ export function checkConsumeInput (input: ConsumeInput): void {
   if (typeof z.timezone !== 'string' || typeof z.reset_time !== 'string' || !oneOf(WEEK_DAYS, z.week_start)) {
     fail('zone must have a timezone, a reset_time and a week_start')
   }
-}
-
-export const zoneOf = (a: AccountZone): AccountZone => ({ timezone: a.timezone, reset_time: a.reset_time, week_start: a.week_start })
-
-/** Whether the committed account still makes the period keys the consume was computed with. */
-export function sameZone (a: AccountZone, b: AccountZone): boolean {
-  return a.timezone === b.timezone && a.reset_time === b.reset_time && a.week_start === b.week_start
 }
 
 export function checkUsageKeys (account: string, day: string, week: string): void {

@@ -16,6 +16,7 @@ import { statSync } from 'node:fs'
 import type { Lifecycle, OpName, OpOf, Store, StoreOp } from '../contract.js'
 import type { Results, ResultOf } from '../../shared/unit-of-work.js'
 import { AccountCache } from '../sql/account-cache.js'
+import { WriteHealth } from '../sql/write-health.js'
 import { pendingMigrations } from '../sql/migrate.js'
 import { prepare } from '../sql/plan.js'
 import { closedError, num, type Row } from '../sql/rows.js'
@@ -142,12 +143,8 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
   const knowledge = sqliteKnowledge(conn)
   const appliers: SqliteAppliers = { ...accounts.appliers, ...quota.appliers, ...resets.appliers, ...keys.appliers, ...knowledge.appliers }
 
-  /**
-   * Set when a batch could not be committed for a reason of the database itself (or its file is no longer
-   * the one at the path); cleared by the next batch that commits. While set, reads reject too: a store that
-   * cannot count must not say that a send may go (`check` answers 503 like `consume`).
-   */
-  let unwritable: Error | null = null
+  /** A batch that cannot commit for the database's own reason (or its file is no longer the one at the path). */
+  const health = new WriteHealth((err) => UNWRITABLE.test(codeOf(err)))
   const identity = fileIdentity(options.path)
   /** Throws when the file at the path is not the one this connection has open (deleted, or replaced). */
   function assertSameFile (): void {
@@ -205,10 +202,10 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
       // Acknowledged into a file nobody can open again would be lost at the next start.
       assertSameFile()
       outcomes = runBatch.immediate(batch)
-      unwritable = null
+      health.committed()
     } catch (err) {
       conn.accounts.clear()
-      if (UNWRITABLE.test(codeOf(err))) unwritable = err as Error
+      health.failed(err)
       if (isBusy(err) && !closed && busyAttempts < BUSY_RETRIES) {
         busyAttempts++
         retryTimer = setTimeout(() => {
@@ -259,7 +256,7 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
     for (const [name, fn] of Object.entries(reads) as Array<[string, (...args: unknown[]) => unknown]>) {
       wrapped[name] = (...args: unknown[]) => {
         if (closed) return Promise.reject(closedError('sqlite'))
-        if (unwritable !== null) return Promise.reject(unwritable)
+        if (health.failure !== null) return Promise.reject(health.failure)
         try {
           return Promise.resolve(fn(...args))
         } catch (err) {

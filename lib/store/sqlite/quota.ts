@@ -1,8 +1,8 @@
 import type { Account } from '../../accounts/types.js'
 import type { ConsumeInput, ConsumeResult } from '../../quota/store.js'
-import { addUsage, firstExceeded, increments } from '../../quota/rules.js'
+import { addUsage, firstExceeded, increments, sameZone, zoneOf } from '../../quota/rules.js'
 import type { PeriodUsage, UsagePair } from '../../quota/types.js'
-import { checkDayRange, checkUsageKeys, rowToUsage, sameZone, zoneOf } from '../sql/rows.js'
+import { checkDayRange, checkUsageKeys, rowToUsage } from '../sql/rows.js'
 import { SHARED_SQL } from '../sql/statements.js'
 import type { SqliteAppliers, SqliteConn } from './index.js'
 
