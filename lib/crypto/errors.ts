@@ -5,7 +5,7 @@ export const DECRYPT_FAILURES = {
   malformed: 'the stored value is not in the encrypted text format',
   unknown_version: 'the stored value has an unknown format version',
   unknown_kid: 'the stored value was encrypted under a key id that is not configured',
-  contact_salt: 'the stored value needs its contact salt, which is missing, erased or of the wrong size',
+  data_key: 'the stored value is under a data key that is not the one given (missing, erased, or a value under a master key)',
   authentication: 'the stored value failed authentication (tampered, moved to another place, or another key)'
 } as const
 

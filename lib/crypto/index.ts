@@ -1,6 +1,7 @@
-export { encrypt, decrypt, reencrypt, kidOf, type Place, type CipherOptions } from './cipher.js'
+export { encrypt, decrypt, encryptUnder, decryptUnder, dataKeyIdOf, reencrypt, kidOf, type Place } from './cipher.js'
 export {
-  parseKeyring, keyFile, memoryKeyring, derivedKid, hasKid, blindIndex, blindIndexes, contactKey, newContactSalt,
-  encryptionKey, KID_PATTERN, KEY_BYTES, CONTACT_SALT_BYTES, type Keyring
+  parseKeyring, keyFile, memoryKeyring, derivedKid, hasKid, blindIndex, blindIndexes, newDataKey,
+  encryptionKey, KID_PATTERN, KEY_BYTES, DATA_KEY_BYTES, type DataKey, type Keyring
 } from './keys.js'
+export { wrapDataKey, unwrapDataKey, sealContact, openContact, rewrap } from './data-keys.js'
 export { DecryptionError, UnknownEncryptionKey, NotWellFormedText, DECRYPT_FAILURES, type DecryptFailure } from './errors.js'

@@ -6,9 +6,18 @@ import { UnknownEncryptionKey } from './errors.js'
 /** A key id: what a stored value names its key by. */
 export const KID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/
 
-/** Bytes of a master key (AES-256), of a contact salt. */
+/** Bytes of a master key and of a data key (AES-256). */
 export const KEY_BYTES = 32
-export const CONTACT_SALT_BYTES = 16
+export const DATA_KEY_BYTES = 32
+
+/**
+ * A data key: 32 random bytes that values are encrypted under directly (`v1d`), stored only wrapped by a master
+ * key (`wrapDataKey`). Its id is part of every value under it.
+ */
+export interface DataKey {
+  readonly id: string
+  readonly key: Buffer
+}
 
 /**
  * The configured master keys. The object itself holds no key material (it is safe to log or serialise): the
@@ -109,26 +118,14 @@ function subkey (keyring: Keyring, kid: string, purpose: 'encryption' | 'blind-i
   return key
 }
 
-/** The AES-256-GCM key of a value stored without a contact salt. */
+/** The AES-256-GCM key of a `v1` value under master key `kid`. */
 export function encryptionKey (keyring: Keyring, kid: string): Buffer {
   return subkey(keyring, kid, 'encryption')
 }
 
-/**
- * A per-contact data key, for crypto-shredding: HKDF of the master key with the contact's random salt. Deleting
- * the salt (stored once per contact) leaves every value encrypted under this key unreadable, wherever it is
- * stored, and the master key does not bring it back.
- */
-export function contactKey (keyring: Keyring, kid: string, account: string, contactSalt: Buffer): Buffer {
-  const master = masterOf(keyring, kid)
-  if (master === undefined) throw UnknownEncryptionKey(kid)
-  if (contactSalt.length !== CONTACT_SALT_BYTES) throw new RangeError(`a contact salt is ${CONTACT_SALT_BYTES} bytes`)
-  return hkdf(master, contactSalt, ['contact', account])
-}
-
-/** A new contact salt: 16 random bytes from the system CSPRNG. */
-export function newContactSalt (): Buffer {
-  return randomBytes(CONTACT_SALT_BYTES)
+/** A new data key: a `d` and 22 random base64url characters as its id, 32 bytes from the system CSPRNG. */
+export function newDataKey (): DataKey {
+  return { id: `d${randomBytes(16).toString('base64url')}`, key: randomBytes(DATA_KEY_BYTES) }
 }
 
 function indexUnder (keyring: Keyring, kid: string, account: string, contact: string): string {

@@ -1,7 +1,8 @@
 import t from 'tap'
 import { createDecipheriv } from 'node:crypto'
 import {
-  DecryptionError, decrypt, derivedKid, encrypt, encryptionKey, kidOf, newContactSalt, parseKeyring, reencrypt,
+  DecryptionError, dataKeyIdOf, decrypt, decryptUnder, derivedKid, encrypt, encryptUnder, encryptionKey, kidOf, newDataKey,
+  openContact, parseKeyring, reencrypt, rewrap, sealContact, unwrapDataKey, wrapDataKey,
   type DecryptFailure, type Keyring, type Place
 } from '../../../lib/crypto/index.js'
 
@@ -18,7 +19,7 @@ function ring (env: { SELLIFY_ENCRYPTION_KEY?: string, SELLIFY_ENCRYPTION_KEYS?:
 const keyring = ring({ SELLIFY_ENCRYPTION_KEYS: `a:${K1},b:${K2}` })
 const place: Place = { table: 'messages', column: 'text', row: 42 }
 const SECRET = 'Je veux 3 pots de crème, mon numéro est le +33612345678'
-const FORMAT = /^v1c?\.[A-Za-z0-9_-]{1,32}\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]{22}$/
+const FORMAT = /^v1d?\.[A-Za-z0-9_-]{1,32}\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]{22}$/
 
 type TapTest = Parameters<Parameters<typeof t.test>[0]>[0]
 
@@ -187,33 +188,52 @@ t.test('a single key moved into the list keeps its values readable under its der
   refused(t, () => decrypt(ring({ SELLIFY_ENCRYPTION_KEY: K3 }), stored, place), 'unknown_kid', 'another single key: its id tells it apart')
 })
 
-t.test('crypto-shredding: a value under a contact key is unreadable without its salt', async (t) => {
-  const salt = newContactSalt()
-  const opts = { contactSalt: salt, account: 'shop' }
-  const stored = encrypt(keyring, SECRET, place, opts)
+t.test('data keys: a value under one opens with that key only, and no master key opens it', async (t) => {
+  const dataKey = newDataKey()
+  t.match(dataKey.id, /^d[A-Za-z0-9_-]{22}$/)
+  t.equal(dataKey.key.length, 32)
+  const stored = encryptUnder(dataKey, SECRET, place)
   t.match(stored, FORMAT)
-  t.ok(stored.startsWith('v1c.a.'), 'marked as under a contact key')
-  t.equal(decrypt(keyring, stored, place, opts), SECRET)
-  refused(t, () => decrypt(keyring, stored, place), 'contact_salt', 'the salt erased')
-  refused(t, () => decrypt(keyring, stored, place, { contactSalt: Buffer.alloc(8), account: 'shop' }), 'contact_salt', 'a wrong-size salt')
-  refused(t, () => decrypt(keyring, stored, place, { contactSalt: newContactSalt(), account: 'shop' }), 'authentication', 'another contact\'s salt')
-  refused(t, () => decrypt(keyring, stored, place, { contactSalt: salt, account: 'other' }), 'authentication', 'another account')
-  refused(t, () => decrypt(keyring, withPart(stored, 0, 'v1'), place), 'authentication', 'relabelled v1: the master key alone does not open it')
-  refused(t, () => decrypt(keyring, withPart(encrypt(keyring, SECRET, place), 0, 'v1c'), place, opts), 'authentication', 'a v1 value relabelled v1c')
-  refused(t, () => decrypt(keyring, encrypt(keyring, SECRET, place), place, opts), 'contact_salt', 'a salt given for a v1 value')
+  t.ok(stored.startsWith(`v1d.${dataKey.id}.`), 'names its data key')
+  t.equal(dataKeyIdOf(stored), dataKey.id)
+  t.equal(dataKeyIdOf(encrypt(keyring, SECRET, place)), null, 'a master-key value names none')
+  t.equal(decryptUnder(dataKey, stored, place), SECRET)
+  refused(t, () => decryptUnder(newDataKey(), stored, place), 'data_key', 'another data key')
+  refused(t, () => decryptUnder({ id: dataKey.id, key: newDataKey().key }, stored, place), 'authentication', 'the same id with other bytes')
+  refused(t, () => decryptUnder(dataKey, stored, { ...place, row: 8 }), 'authentication', 'another row')
+  refused(t, () => decrypt(keyring, stored, place), 'data_key', 'the keyring alone does not open it')
+  refused(t, () => decrypt(keyring, withPart(stored, 0, 'v1'), place), 'unknown_kid', 'relabelled v1: its id is no master key id')
+  refused(t, () => decryptUnder(dataKey, withPart(encrypt(keyring, SECRET, place), 1, dataKey.id), place), 'data_key', 'a v1 value given a data key id')
+  refused(t, () => decryptUnder(dataKey, withPart(withPart(encrypt(keyring, SECRET, place), 0, 'v1d'), 1, dataKey.id), place), 'authentication', 'and relabelled v1d')
+  t.throws(() => encryptUnder({ id: dataKey.id, key: Buffer.alloc(16) }, SECRET, place), TypeError, 'a short data key is refused')
 
-  // Not even with the master's encryption key and the right AAD layout: the data key came from the salt.
+  // Not even with the master's encryption key and the right AAD layout.
   const [, , iv, ciphertext, tag] = stored.split('.')
   const decipher = createDecipheriv('aes-256-gcm', encryptionKey(keyring, 'a'), Buffer.from(iv, 'base64url'), { authTagLength: 16 })
   decipher.setAuthTag(Buffer.from(tag, 'base64url'))
   decipher.update(Buffer.from(ciphertext, 'base64url'))
   t.throws(() => decipher.final(), 'the master encryption key does not open it')
+})
+
+t.test('a wrapped data key: bound to its account and id, re-wrapped by a rotation, the values under it untouched', async (t) => {
+  const dataKey = newDataKey()
+  const wrapped = wrapDataKey(keyring, 'shop', dataKey)
+  t.match(wrapped, /^v1\.a\./)
+  t.same(unwrapDataKey(keyring, 'shop', dataKey.id, wrapped), dataKey)
+  refused(t, () => unwrapDataKey(keyring, 'other', dataKey.id, wrapped), 'authentication', 'another account')
+  refused(t, () => unwrapDataKey(keyring, 'shop', newDataKey().id, wrapped), 'authentication', 'another id')
+  const value = encryptUnder(dataKey, SECRET, place)
+  const contact = sealContact(keyring, 'shop', dataKey.id, '+33612345678')
+  t.notOk(contact.includes('3361'), 'the contact id is not in clear')
+  t.equal(openContact(keyring, 'shop', dataKey.id, contact), '+33612345678')
 
   const rotated = ring({ SELLIFY_ENCRYPTION_KEYS: `c:${K3},a:${K1}` })
-  const moved = reencrypt(rotated, stored, place, opts)
-  t.ok(moved.startsWith('v1c.c.'), 'rotation keeps it under a contact key')
-  t.equal(decrypt(rotated, moved, place, opts), SECRET)
-  refused(t, () => decrypt(rotated, moved, place), 'contact_salt', 'and still shredded by deleting the salt')
+  const moved = rewrap(rotated, 'shop', dataKey.id, { wrapped, contact })
+  t.ok(moved.wrapped.startsWith('v1.c.') && moved.contact?.startsWith('v1.c.'), 'both under the new key')
+  t.same(rewrap(rotated, 'shop', dataKey.id, moved), moved, 'a second rotation changes nothing')
+  t.equal(decryptUnder(unwrapDataKey(rotated, 'shop', dataKey.id, moved.wrapped), value, place), SECRET, 'the old value opens with the re-wrapped key')
+  t.same(rewrap(rotated, 'shop', dataKey.id, { wrapped, contact: null }).contact, null)
+  refused(t, () => unwrapDataKey(ring({ SELLIFY_ENCRYPTION_KEYS: `c:${K3}` }), 'shop', dataKey.id, wrapped), 'unknown_kid', 'the old wrapping once its key is gone')
 })
 
 t.test('IVs are fresh: 10 000 encryptions, 10 000 different IVs', async (t) => {

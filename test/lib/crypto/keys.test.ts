@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { inspect } from 'node:util'
 import { ConfigError } from '../../../lib/shared/errors.js'
 import {
-  blindIndex, blindIndexes, contactKey, derivedKid, encryptionKey, memoryKeyring, newContactSalt, parseKeyring, type Keyring
+  blindIndex, blindIndexes, derivedKid, encryptionKey, memoryKeyring, parseKeyring, type Keyring
 } from '../../../lib/crypto/index.js'
 
 const K1 = Buffer.alloc(32, 0xfb) // base64 '+/v7…': tells the standard alphabet from the url-safe one
@@ -130,11 +130,10 @@ t.test('memoryKeyring: a fresh random key per call', async (t) => {
   t.notSame(encryptionKey(a, a.current), encryptionKey(b, b.current))
 })
 
-t.test('sub-keys are separate: encryption, blind index and contact keys differ from each other and the master', async (t) => {
+t.test('sub-keys are separate: the encryption key differs from the master, the blind index shows neither', async (t) => {
   const keyring = ring({ SELLIFY_ENCRYPTION_KEY: hex(K1) })
-  const salt = newContactSalt()
-  const keys = [K1, encryptionKey(keyring, keyring.current), contactKey(keyring, keyring.current, 'shop', salt)]
-  t.equal(new Set(keys.map(hex)).size, 3)
+  const keys = [K1, encryptionKey(keyring, keyring.current)]
+  t.equal(new Set(keys.map(hex)).size, 2)
   t.ok(keys.every((key) => key.length === 32))
   t.notOk(blindIndex(keyring, 'shop', '+33612345678').includes(hex(K1)))
 })
@@ -160,16 +159,3 @@ t.test('blindIndex: deterministic HMAC of (account, contact), unambiguous, found
   t.same(blindIndexes(old, 'shop', '+33612345678'), [index], 'one key, one index')
 })
 
-t.test('contactKey: one per (key, account, salt); newContactSalt is 16 random bytes', async (t) => {
-  const keyring = ring({ SELLIFY_ENCRYPTION_KEYS: `a:${hex(K1)},b:${hex(K2)}` })
-  const salt = newContactSalt()
-  t.equal(salt.length, 16)
-  t.equal(new Set(Array.from({ length: 100 }, () => hex(newContactSalt()))).size, 100)
-  const key = contactKey(keyring, 'a', 'shop', salt)
-  t.same(contactKey(keyring, 'a', 'shop', Buffer.from(salt)), key, 'deterministic')
-  t.notSame(contactKey(keyring, 'a', 'shop', newContactSalt()), key, 'per salt')
-  t.notSame(contactKey(keyring, 'a', 'other', salt), key, 'per account')
-  t.notSame(contactKey(keyring, 'b', 'shop', salt), key, 'per master key')
-  t.throws(() => contactKey(keyring, 'a', 'shop', Buffer.alloc(15)), RangeError)
-  t.throws(() => contactKey(keyring, 'zz', 'shop', salt), { code: 'SELLIFY_UNKNOWN_ENCRYPTION_KEY' })
-})
