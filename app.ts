@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import config, { type SellifyOptions } from './plugins/app/config.js'
 import storage from './plugins/app/storage.js'
+import encryptionKeys from './plugins/app/encryption-keys.js'
 import metrics from './plugins/app/metrics.js'
 import httpContract from './plugins/app/http-contract.js'
 import auth from './plugins/app/auth.js'
@@ -9,6 +10,8 @@ import httpMetrics from './plugins/app/http-metrics.js'
 import schedule from './plugins/external/schedule.js'
 import rateLimit from './plugins/external/rate-limit.js'
 import swagger from './plugins/external/swagger.js'
+import encryption from './plugins/engines/encryption.js'
+import audit from './plugins/engines/audit.js'
 import accounts from './plugins/engines/accounts.js'
 import resets from './plugins/engines/resets.js'
 import quota from './plugins/engines/quota.js'
@@ -26,6 +29,9 @@ export type { Store } from './lib/store/contract.js'
 // `.resetJobs` and `.keys` (config.js and quota.js are loaded by the exports above).
 export type * from './plugins/app/storage.js'
 export type * from './plugins/app/metrics.js'
+export type * from './plugins/app/encryption-keys.js'
+export type * from './plugins/engines/encryption.js'
+export type * from './plugins/engines/audit.js'
 export type * from './plugins/engines/accounts.js'
 export type * from './plugins/engines/resets.js'
 export type * from './plugins/engines/keys.js'
@@ -48,14 +54,17 @@ async function sellifyScope (fastify: FastifyInstance): Promise<void> {
  * The root plugin. Unlike a usual Fastify app's root it is a `fastify-plugin`, because the embedding API promises
  * the host `app.quota` (and `app.sellify`) after `app.register(sellify)`: configuration, store and engines
  * decorate the host instance, while the HTTP side stays encapsulated above (and mounted under `opts.prefix`,
- * which a fastify-plugin would otherwise ignore). Order: config → storage → metrics registry → engines
+ * which a fastify-plugin would otherwise ignore). Order: config → storage → encryption keys → metrics registry → engines
  * (each after the engines it uses) → HTTP scope (docs/architecture.md).
  */
 async function sellify (fastify: FastifyInstance, opts: SellifyOptions): Promise<void> {
   await fastify.register(config, opts)
   await fastify.register(storage)
+  await fastify.register(encryptionKeys)
   await fastify.register(metrics)
   await fastify.register(schedule)
+  await fastify.register(encryption)
+  await fastify.register(audit)
   await fastify.register(accounts)
   await fastify.register(resets)
   await fastify.register(quota)

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: Sellify's consume against GET /health of the same process and against the peer
  * (rate-limiter-flexible on the same store), on SQLite, PostgreSQL with one instance and with two.
- * Prints one table of medians over the rounds, then the matcher's in-process figures; see bench/README.md.
+ * Prints one table of medians over the rounds, then the in-process figures of the matcher, of encryption and
+ * of the audit trail's write; see bench/README.md.
  *
  *   node dist/bench/run.js [--quick] [--rounds N] [--duration S] [--stores sqlite,postgres]
  *                          [--json FILE] [--profile DIR]
@@ -15,6 +16,7 @@ import pg from 'pg'
 import { seedSellify, verify, type StoreKind, type Verdict, type Where } from './accounts.js'
 import { LOOSE_LIMIT, TIGHT_LIMIT } from './constants.js'
 import { consumeRun, healthRun, Ledger, pacedRun, type Paced, type Throughput } from './load.js'
+import { cryptoBench, cryptoLines } from './crypto.js'
 import { matchBench, matchLines } from './match.js'
 import { killAll, PEER_SERVER, rssMb, SELLIFY_SERVER, startProcess, type ServerProcess } from './servers.js'
 
@@ -25,6 +27,8 @@ const CONNECTIONS = 50
 const PACED_RATE = 2000
 const PG_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const API_KEY = `bench-${randomBytes(24).toString('hex')}`
+/** Production refuses to start without a master key: a fresh one per run, like the databases it encrypts into. */
+const ENCRYPTION_KEY = randomBytes(32).toString('hex')
 
 interface Options {
   quick: boolean
@@ -137,6 +141,7 @@ function sellifyEnv (where: Where): Record<string, string> {
     NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
     SELLIFY_API_KEY: API_KEY,
+    SELLIFY_ENCRYPTION_KEY: ENCRYPTION_KEY,
     // Rate limiting stays on (its hooks run on every request), just out of the way of the load.
     SELLIFY_RATE_LIMIT_MAX: String(LOOSE_LIMIT),
     SELLIFY_MESSAGES_PER_DAY: String(LOOSE_LIMIT),
@@ -341,6 +346,8 @@ async function benchMode (o: Options, tmp: string): Promise<boolean> {
   // In-process and first, while no server competes for the cores.
   const match = matchBench(o.quick)
   progress('matcher measured')
+  const crypto = await cryptoBench(o.quick, tmp)
+  progress('encryption and audit writes measured')
   const nodeArgs = o.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${o.profile}`]
   const wantPg = o.stores.includes('postgres')
   const pgOk = wantPg && await postgresReachable()
@@ -417,10 +424,11 @@ async function benchMode (o: Options, tmp: string): Promise<boolean> {
       'RSS of the server (largest instance) after its run; "refused yet counted": increment-first, the peer counts refused consumes too.',
     ...goals(rows),
     ...matchLines(match),
+    ...cryptoLines(crypto),
     ...notes,
     ''
   ].join('\n'))
-  if (o.json !== undefined) writeFileSync(o.json, JSON.stringify({ mode: 'bench', options: o, rows, match, notes }, null, 2))
+  if (o.json !== undefined) writeFileSync(o.json, JSON.stringify({ mode: 'bench', options: o, rows, match, crypto, notes }, null, 2))
   const sellifyRows = targets.filter((t) => t.kind === 'sellify')
   return rows.every((r) => r.over_grants === 0) && sellifyRows.every((t) => t.verdict?.mismatches === 0)
 }

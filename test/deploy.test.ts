@@ -20,7 +20,7 @@ t.test('docker-compose.yml is valid and runs Sellify on PostgreSQL with a volume
   const out = execFileSync(cmd[0], [...cmd.slice(1), 'config'], {
     cwd: root,
     encoding: 'utf8',
-    env: { ...process.env, SELLIFY_API_KEY: 'x'.repeat(40) }
+    env: { ...process.env, SELLIFY_API_KEY: 'x'.repeat(40), SELLIFY_ENCRYPTION_KEY: 'ab'.repeat(32) }
   })
   t.match(out, /sellify:/)
   t.match(out, /postgres:/)
@@ -28,6 +28,9 @@ t.test('docker-compose.yml is valid and runs Sellify on PostgreSQL with a volume
   t.match(out, /pgdata:\/var\/lib\/postgresql\/data/)
   const missingKey = spawnSync(cmd[0], [...cmd.slice(1), 'config'], { cwd: root, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } })
   t.not(missingKey.status, 0, 'compose refuses to run without SELLIFY_API_KEY')
+  const missingEncryption = spawnSync(cmd[0], [...cmd.slice(1), 'config'], { cwd: root, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', SELLIFY_API_KEY: 'x'.repeat(40) } })
+  t.not(missingEncryption.status, 0, 'and without SELLIFY_ENCRYPTION_KEY')
+  t.match(missingEncryption.stderr, /SELLIFY_ENCRYPTION_KEY/)
 })
 
 t.test('Dockerfile: multi-stage, non-root, with a health check on /health', async (t) => {

@@ -54,7 +54,7 @@ function readmeEmbedding (): { snippet: string, engines: string[] } {
 /** Module specifiers a built .js or .d.ts file loads: static and dynamic imports, re-exports, `import("x").T`. */
 function specifiers (source: string): string[] {
   const found = new Set<string>()
-  for (const m of source.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm)) found.add(m[1])
+  for (const m of source.matchAll(/(?:[}*\w$]\s*\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm)) found.add(m[1])
   return [...found]
 }
 

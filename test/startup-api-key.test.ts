@@ -30,6 +30,6 @@ t.test('embedded in production (NODE_ENV in the env the plugin reads): refused, 
   await t.rejects(build(t, { env: production, apiKey: 'short' }), /^apiKey option: must be at least 32 characters/)
   await t.rejects(build(t, { env: { ...production, SELLIFY_API_KEY: DEV_KEY } }), /^SELLIFY_API_KEY: must not be the built-in dev key/)
   await t.rejects(build(t, { production: true }), /SELLIFY_API_KEY: is required.*`apiKey` option/, 'the production option too')
-  const app = await build(t, { env: production, apiKey: STRONG })
+  const app = await build(t, { env: { ...production, SELLIFY_ENCRYPTION_KEY: 'ab'.repeat(32) }, apiKey: STRONG })
   t.equal(app.sellify.config.production, true, 'a strong key from the option starts')
 })

@@ -80,8 +80,8 @@ export function publicAccount (a: Account): PublicAccount {
   return { ...a, alert_webhooks: a.alert_webhooks.map((w) => ({ url: w.url, secret: SECRET_MASK })) }
 }
 
-/** The account's configuration as a PUT body would give it (what a PATCH applies to), secrets included. */
+/** The account's configuration as a PUT body would give it (what a PATCH applies to), secrets masked: they keep the stored ones. */
 export function accountAsInput (a: Account): Record<string, unknown> {
-  const { id: _id, created_at: _created, ...config } = a
+  const { id: _id, created_at: _created, ...config } = publicAccount(a)
   return JSON.parse(JSON.stringify(config)) as Record<string, unknown>
 }

@@ -5,7 +5,7 @@ export const AUDIT_TYPES = [
   'account_changed', 'account_deleted', 'knowledge_changed',
   'key_created', 'key_revoked',
   'conversation_paused', 'conversation_resumed', 'conversation_frozen', 'conversation_erased',
-  'reset', 'alert_acknowledged', 'log'
+  'reset', 'alert_acknowledged', 'client.log'
 ] as const
 export type AuditType = typeof AUDIT_TYPES[number]
 
@@ -46,6 +46,11 @@ export interface AuditEntry {
   quotas_before?: JsonObject
   quotas_after?: JsonObject
   duration_ms?: number
+  /** What changed, for the records of changes (an account's configuration, a key, a reset, a product). */
+  details?: JsonObject
+  /** A record posted by a client (`client.log`): the id and time the client gave it. */
+  client_id?: string
+  client_timestamp?: string
 }
 
 /** A record in its account's chain: `hash` = SHA-256(`prev_hash` ‖ canonical form of the fields above). */
@@ -61,7 +66,7 @@ export interface AuditRecord extends AuditEntry {
 export const AUDIT_FIELDS = [
   'id', 'timestamp', 'account', 'actor', 'type', 'contact', 'message_id', 'incoming_message',
   'state_before', 'state_after', 'event', 'rule', 'action', 'reason', 'reply_source', 'ai_prompt',
-  'ai_response', 'validation', 'sent_message', 'quotas_before', 'quotas_after', 'duration_ms'
+  'ai_response', 'validation', 'sent_message', 'quotas_before', 'quotas_after', 'duration_ms', 'details', 'client_id', 'client_timestamp'
 ] as const satisfies ReadonlyArray<keyof AuditEntry>
 
 /** The fields stored encrypted: opaque strings to the chain, decrypted only when a record is answered. */

@@ -43,6 +43,8 @@ export const ConfigSchema = Type.Object({
     })
   }),
   scheduler: Type.Boolean(),
+  /** Audit records older than this many days are removed by a daily job; unset: kept for ever. */
+  auditRetentionDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 36500 })),
   metricsPublic: Type.Boolean()
 })
 export type Config = Static<typeof ConfigSchema>
@@ -83,6 +85,7 @@ const SETTINGS: Array<{ env: string, path: string, kind: Kind, fallback?: unknow
   { env: 'SELLIFY_RATE_LIMIT_MAX', path: 'rateLimit.max', kind: 'int', fallback: 1200 },
   { env: 'SELLIFY_RATE_LIMIT_WINDOW', path: 'rateLimit.timeWindow', kind: 'string', fallback: '1 minute' },
   { env: 'SELLIFY_SCHEDULER', path: 'scheduler', kind: 'bool', fallback: true },
+  { env: 'SELLIFY_AUDIT_RETENTION_DAYS', path: 'auditRetentionDays', kind: 'int' },
   { env: 'SELLIFY_METRICS_PUBLIC', path: 'metricsPublic', kind: 'bool', fallback: true }
 ]
 

@@ -36,5 +36,3 @@ export function rewrap (keyring: Keyring, account: string, id: string, stored: {
     contact: stored.contact === null ? null : reencrypt(keyring, stored.contact, place(account, id, 'contact'))
   }
 }
-
-

@@ -19,3 +19,8 @@ export function scopedAccount (principal: Principal | null, named: string | unde
   if (named !== undefined && named !== principal.account) throw OtherAccount(principal.account)
   return principal.account ?? undefined
 }
+
+/** Who a change is recorded as in the audit trail: the key's id and name. */
+export function actorOf (principal: Principal | null): { id: string, name: string } | 'system' {
+  return principal === null ? 'system' : { id: principal.id, name: principal.name }
+}

@@ -1,8 +1,12 @@
 import type { AccountReads } from '../accounts/store.js'
+import { DEFAULT_ACCOUNT } from '../accounts/types.js'
+import { auditOps, type AuditActor, type AuditRecorder } from '../audit/recorder.js'
+import type { AppendAuditOp } from '../audit/store.js'
+import type { UnitOfWork } from '../shared/unit-of-work.js'
 import type { Clock } from '../shared/clock.js'
 import { InvalidKeyRequest, UnknownKey } from './errors.js'
 import { BOOTSTRAP_KEY_ID, digestKey, generateKey, sameDigest } from './secrets.js'
-import { createKeyOp, revokeKeyOp, touchKeyOp, type KeyStore } from './store.js'
+import { createKeyOp, revokeKeyOp, touchKeyOp, type KeyOp, type KeyReads } from './store.js'
 import type { ApiKeyRecord, Principal, Role } from './types.js'
 
 /**
@@ -21,7 +25,9 @@ export interface NewKeyRequest {
 }
 
 export interface KeyServiceOptions {
-  store: KeyStore & Pick<AccountReads, 'getAccount'>
+  store: KeyReads & UnitOfWork<KeyOp | AppendAuditOp> & Pick<AccountReads, 'getAccount'>
+  /** Key creations and revocations on record: in the agent's account's trail, admin keys in `default`'s. */
+  audit?: AuditRecorder
   /** The bootstrap admin key (configuration); never stored. */
   bootstrapKey: string
   now: Clock
@@ -34,7 +40,8 @@ export interface KeyServiceOptions {
  * (in constant time). Lookups are cached briefly, unknown keys included, in a bounded map.
  */
 export function createKeyService (options: KeyServiceOptions) {
-  const { store, now, onTouchError } = options
+  const { store, now, onTouchError, audit } = options
+  const trailOf = (account: string | null): string => account ?? DEFAULT_ACCOUNT
   const bootstrap = digestKey(options.bootstrapKey)
   const cache = new Map<string, { principal: Principal | null, until: number }>()
   const touched = new Map<string, number>()
@@ -43,13 +50,13 @@ export function createKeyService (options: KeyServiceOptions) {
     /** The principal of a secret, or null for an unknown or revoked key. */
     async authenticate (secret: string): Promise<Principal | null> {
       const digest = digestKey(secret)
-      if (sameDigest(digest, bootstrap)) return { id: BOOTSTRAP_KEY_ID, role: 'admin', account: null }
+      if (sameDigest(digest, bootstrap)) return { id: BOOTSTRAP_KEY_ID, name: 'SELLIFY_API_KEY', role: 'admin', account: null }
       const cacheKey = digest.toString('hex')
       const hit = cache.get(cacheKey)
       // Wall-clock on purpose: it bounds staleness, not quota time.
       if (hit !== undefined && hit.until > Date.now()) return hit.principal
       const stored = await store.findKeyByDigest(digest)
-      const principal = stored !== null && stored.revoked_at === null ? { id: stored.id, role: stored.role, account: stored.account } : null
+      const principal = stored !== null && stored.revoked_at === null ? { id: stored.id, name: stored.name, role: stored.role, account: stored.account } : null
       if (cache.size >= KEY_CACHE_MAX) cache.clear()
       cache.set(cacheKey, { principal, until: Date.now() + KEY_CACHE_MS })
       return principal
@@ -70,7 +77,7 @@ export function createKeyService (options: KeyServiceOptions) {
       cache.clear()
     },
 
-    async create (req: NewKeyRequest): Promise<ApiKeyRecord & { key: string }> {
+    async create (req: NewKeyRequest, actor: AuditActor = 'system'): Promise<ApiKeyRecord & { key: string }> {
       if (req.role === 'agent' && req.account === undefined) throw InvalidKeyRequest('body/account is required for an agent key')
       if (req.role === 'admin' && req.account !== undefined) throw InvalidKeyRequest('body/account must be omitted for an admin key (admins act on every account)')
       if (req.account !== undefined && await store.getAccount(req.account) === null) {
@@ -78,7 +85,10 @@ export function createKeyService (options: KeyServiceOptions) {
       }
       const { id, secret } = generateKey()
       const record: ApiKeyRecord = { id, name: req.name, role: req.role, account: req.account ?? null, created_at: now().toISOString(), last_used_at: null }
-      await store.commit([createKeyOp({ id, name: record.name, role: record.role, account: record.account, digest: digestKey(secret), created_at: record.created_at })])
+      await store.commit([
+        createKeyOp({ id, name: record.name, role: record.role, account: record.account, digest: digestKey(secret), created_at: record.created_at }),
+        ...await auditOps(audit, { account: trailOf(record.account), actor, type: 'key_created', details: { id, name: record.name, role: record.role, account: record.account } })
+      ])
       return { ...record, key: secret }
     },
 
@@ -86,8 +96,12 @@ export function createKeyService (options: KeyServiceOptions) {
       return await store.listKeys()
     },
 
-    async revoke (id: string): Promise<void> {
-      const [revoked] = await store.commit([revokeKeyOp(id, now().toISOString())])
+    async revoke (id: string, actor: AuditActor = 'system'): Promise<void> {
+      const key = (await store.listKeys()).find((k) => k.id === id)
+      const [revoked] = await store.commit([
+        revokeKeyOp(id, now().toISOString()),
+        ...key === undefined ? [] : await auditOps(audit, { account: trailOf(key.account), actor, type: 'key_revoked', details: { id, name: key.name, role: key.role, account: key.account } }, (done) => done === true)
+      ])
       if (!revoked) throw UnknownKey(id)
       // This instance refuses the key at once; others within KEY_CACHE_MS.
       cache.clear()

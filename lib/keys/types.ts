@@ -13,6 +13,8 @@ export interface ApiKeyRecord {
 /** A key as the rest of the code sees it: never the secret. */
 export interface Principal {
   id: string
+  /** The key's name when it was looked up (what the audit trail records beside the id). */
+  name: string
   role: Role
   /** The one account an agent key is bound to; null for admins. */
   account: string | null

@@ -1,8 +1,11 @@
 import type { Account } from '../accounts/types.js'
+import { auditOps, type AuditActor, type AuditRecorder } from '../audit/recorder.js'
+import type { AppendAuditOp } from '../audit/store.js'
+import type { UnitOfWork } from '../shared/unit-of-work.js'
 import { UnknownProduct } from './errors.js'
 import { compileKnowledge, type CompileOptions, type CompiledKnowledge } from './matcher.js'
 import { validKnowledge, validProduct } from './rules.js'
-import { deleteProductOp, emptyKnowledge, putKnowledgeOp, putProductOp, type KnowledgeStore } from './store.js'
+import { deleteProductOp, emptyKnowledge, putKnowledgeOp, putProductOp, type KnowledgeOp, type KnowledgeReads } from './store.js'
 import { LANGUAGES, type Language, type Product, type VersionedKnowledge } from './types.js'
 
 /**
@@ -14,7 +17,9 @@ const CACHE_MAX = 10_000
 const DEFAULT_LANGUAGE: Language = 'fr'
 
 export interface KnowledgeServiceOptions {
-  store: KnowledgeStore
+  store: KnowledgeReads & UnitOfWork<KnowledgeOp | AppendAuditOp>
+  /** Each change on record, in the change's transaction. */
+  audit?: AuditRecorder
   /** The account a request acts on: `default` when none is named (created on first use), else one that exists. */
   accounts: { get: (id?: string) => Promise<Account> }
   /** How long a compiled matcher is trusted before its version is read again (default 1000 ms). */
@@ -45,7 +50,7 @@ function compileOptions (account: Account): CompileOptions {
  * nothing changes); the matcher is compiled once per (account, version) and shared by every caller.
  */
 export function createKnowledgeService (options: KnowledgeServiceOptions) {
-  const { store, accounts } = options
+  const { store, accounts, audit } = options
   const trustMs = options.trustMs ?? TRUST_MS
   const cache = new Map<string, Entry>()
 
@@ -62,10 +67,13 @@ export function createKnowledgeService (options: KnowledgeServiceOptions) {
     get,
 
     /** Replace the whole knowledge base; `input` is checked whole first (a 400 names the first bad path). */
-    async put (account: string | undefined, input: unknown): Promise<VersionedKnowledge> {
+    async put (account: string | undefined, input: unknown, actor: AuditActor = 'system'): Promise<VersionedKnowledge> {
       const knowledge = validKnowledge(input)
       const id = (await accounts.get(account)).id
-      const [version] = await store.commit([putKnowledgeOp(id, knowledge)])
+      const [version] = await store.commit([
+        putKnowledgeOp(id, knowledge),
+        ...await auditOps(audit, { account: id, actor, type: 'knowledge_changed', action: 'put', details: { products: knowledge.products.length } })
+      ])
       cache.delete(id)
       return { ...knowledge, version }
     },
@@ -81,17 +89,24 @@ export function createKnowledgeService (options: KnowledgeServiceOptions) {
     },
 
     /** Insert or replace one product (a new one goes last in the catalogue). */
-    async putProduct (account: string | undefined, id: string, input: unknown): Promise<{ product: Product, created: boolean, version: number }> {
+    async putProduct (account: string | undefined, id: string, input: unknown, actor: AuditActor = 'system'): Promise<{ product: Product, created: boolean, version: number }> {
       const product = validProduct(id, input)
       const owner = (await accounts.get(account)).id
-      const [{ created, version }] = await store.commit([putProductOp(owner, product)])
+      const [{ created, version }] = await store.commit([
+        putProductOp(owner, product),
+        ...await auditOps(audit, { account: owner, actor, type: 'knowledge_changed', action: 'put_product', details: { product: id } })
+      ])
       cache.delete(owner)
       return { product, created, version }
     },
 
-    async deleteProduct (account: string | undefined, id: string): Promise<void> {
+    async deleteProduct (account: string | undefined, id: string, actor: AuditActor = 'system'): Promise<void> {
       const owner = (await accounts.get(account)).id
-      const [{ existed }] = await store.commit([deleteProductOp(owner, id)])
+      const [{ existed }] = await store.commit([
+        deleteProductOp(owner, id),
+        ...await auditOps(audit, { account: owner, actor, type: 'knowledge_changed', action: 'delete_product', details: { product: id } },
+          (result) => (result as { existed: boolean }).existed)
+      ])
       cache.delete(owner)
       if (!existed) throw UnknownProduct(id)
     },

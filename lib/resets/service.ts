@@ -1,10 +1,13 @@
 import type { AccountService } from '../accounts/service.js'
 import { assertAccountId } from '../accounts/rules.js'
 import type { Account } from '../accounts/types.js'
+import { auditOps, type AuditActor, type AuditRecorder } from '../audit/recorder.js'
+import type { AppendAuditOp } from '../audit/store.js'
 import type { Clock } from '../shared/clock.js'
+import type { UnitOfWork } from '../shared/unit-of-work.js'
 import { createEvents } from '../shared/events.js'
 import { periodsAt, type Periods } from '../periods/periods.js'
-import { recordResetOp, type ResetQuery, type ResetStore } from './store.js'
+import { recordResetOp, type RecordResetOp, type ResetQuery, type ResetReads } from './store.js'
 import type { ResetRecord, ResetSource, ResetType, ResetView } from './types.js'
 
 /** Accounts whose periodic resets are written together. */
@@ -23,8 +26,11 @@ export interface PeriodicResetOptions {
 }
 
 /** Resets: manual ones that clear counters, and the scheduled and catch-up ones recorded exactly once. */
-export function createResetService (options: { store: ResetStore, accounts: AccountService, now: Clock }) {
-  const { store, accounts, now } = options
+export function createResetService (options: { store: ResetReads & UnitOfWork<RecordResetOp | AppendAuditOp>, accounts: AccountService, now: Clock, audit?: AuditRecorder }) {
+  const { store, accounts, now, audit } = options
+  /** The reset on record, only when the ledger recorded it (a periodic one another instance did is not). */
+  const recordOf = async (account: string, type: ResetType, source: ResetSource, period: string, actor: AuditActor): Promise<AppendAuditOp[]> =>
+    await auditOps(audit, { account, actor, type: 'reset', action: `${type}:${source}`, details: { reset_type: type, source, period } }, (r) => r !== null)
   const events = createEvents<ResetEvent>()
 
   async function targets (id: string | undefined): Promise<Account[]> {
@@ -32,15 +38,17 @@ export function createResetService (options: { store: ResetStore, accounts: Acco
   }
 
   /** Manual reset: clears the current period's counters of one account, or of every account. */
-  async function manual (type: ResetType, id?: string): Promise<ResetView> {
+  async function manual (type: ResetType, id: string | undefined, actor: AuditActor): Promise<ResetView> {
     const list = await targets(id)
     const at = now()
     const timestamp = at.toISOString()
     for (const account of list) {
       const p = periodsAt(at, account)
-      await store.commit([recordResetOp({
-        account: account.id, reset_type: type, source: 'manual', period: type === 'daily' ? p.day : p.week, timestamp
-      })])
+      const period = type === 'daily' ? p.day : p.week
+      await store.commit([
+        recordResetOp({ account: account.id, reset_type: type, source: 'manual', period, timestamp }),
+        ...await recordOf(account.id, type, 'manual', period, actor)
+      ])
       events.emit({ reset_type: type, source: 'manual', account: account.id })
     }
     return { reset_type: type, timestamp, accounts: list.map((a) => a.id) }
@@ -61,9 +69,10 @@ export function createResetService (options: { store: ResetStore, accounts: Acco
       const [period, previous, start] = type === 'daily' ? [p.day, p.previousDay, p.dayStart] : [p.week, p.previousWeek, p.weekStart]
       // The period an account was created in began with the account; it has nothing to reset.
       if (Date.parse(account.created_at) >= start.getTime()) return
-      const [r] = await store.commit([recordResetOp({
-        account: account.id, reset_type: type, source, period, previous_period: previous, timestamp: at.toISOString()
-      })])
+      const [r] = await store.commit([
+        recordResetOp({ account: account.id, reset_type: type, source, period, previous_period: previous, timestamp: at.toISOString() }),
+        ...await recordOf(account.id, type, source, period, 'system')
+      ])
       if (r !== null) {
         recorded.push(r)
         events.emit({ reset_type: type, source, account: account.id })
@@ -78,8 +87,8 @@ export function createResetService (options: { store: ResetStore, accounts: Acco
   }
 
   return {
-    resetDaily: (account?: string) => manual('daily', account),
-    resetWeekly: (account?: string) => manual('weekly', account),
+    resetDaily: (account?: string, actor: AuditActor = 'system') => manual('daily', account, actor),
+    resetWeekly: (account?: string, actor: AuditActor = 'system') => manual('weekly', account, actor),
     periodic,
     async list (query: ResetQuery): Promise<ResetRecord[]> {
       if (query.account !== undefined) assertAccountId(query.account)

@@ -9,6 +9,11 @@
  */
 export interface WriteOp<Name extends string = string, Result = unknown> {
   readonly op: Name
+  /**
+   * Applied only when this answers true for the result of the operation before it in the plan (say, record
+   * an audit entry only when the reset before it was recorded); otherwise skipped, its result null.
+   */
+  readonly when?: (previous: unknown) => boolean
   /** Never set: carries the result type of the operation for `Results`. */
   readonly __result?: Result
 }

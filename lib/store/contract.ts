@@ -3,6 +3,8 @@
  * plans may hold any engine's operations. Engines never import this file; they ask for their own contract.
  */
 import type { AccountOp, AccountReads } from '../accounts/store.js'
+import type { AuditOp, AuditReads } from '../audit/store.js'
+import type { DataKeyOp, DataKeyReads } from '../encryption/store.js'
 import type { KeyOp, KeyReads } from '../keys/store.js'
 import type { KnowledgeOp, KnowledgeReads } from '../knowledge/store.js'
 import type { ConsumeOp, QuotaReads } from '../quota/store.js'
@@ -10,7 +12,7 @@ import type { RecordResetOp, ResetReads } from '../resets/store.js'
 import type { UnitOfWork } from '../shared/unit-of-work.js'
 
 /** Every write operation a store applies. */
-export type StoreOp = AccountOp | ConsumeOp | RecordResetOp | KeyOp | KnowledgeOp
+export type StoreOp = AccountOp | ConsumeOp | RecordResetOp | KeyOp | KnowledgeOp | DataKeyOp | AuditOp
 export type OpName = StoreOp['op']
 export type OpOf<K extends OpName> = Extract<StoreOp, { op: K }>
 
@@ -27,9 +29,9 @@ export interface Lifecycle {
  * What a store does. `commit` is durable when its promise resolves (committed, on disk) and atomic: a plan
  * happens whole or not at all. Errors reject the promise; callers fail closed.
  */
-export type Store = Lifecycle & AccountReads & QuotaReads & ResetReads & KeyReads & KnowledgeReads & UnitOfWork<StoreOp>
+export type Store = Lifecycle & AccountReads & QuotaReads & ResetReads & KeyReads & KnowledgeReads & DataKeyReads & AuditReads & UnitOfWork<StoreOp>
 
-export type { AccountOp, ConsumeOp, KeyOp, KnowledgeOp, RecordResetOp }
+export type { AccountOp, AuditOp, ConsumeOp, DataKeyOp, KeyOp, KnowledgeOp, RecordResetOp }
 export type { ConsumeInput, ConsumeResult } from '../quota/store.js'
 export type { ResetInput, ResetQuery } from '../resets/store.js'
 export type { NewApiKey, StoredApiKey } from '../keys/store.js'

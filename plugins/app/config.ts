@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import { loadConfig, type Config, type ConfigOptions } from '../../lib/config/config.js'
+import { parseKeyring, type Keyring } from '../../lib/crypto/keys.js'
 import type { Clock, Random } from '../../lib/shared/clock.js'
 
 /** Options of the Sellify plugin: the environment's settings (explicit options win) plus the injectable clock and RNG. */
@@ -17,6 +18,12 @@ export interface SellifyOptions extends ConfigOptions {
 export interface SellifyRuntime extends Config {
   now: Clock
   random: Random
+  /**
+   * The master keys of SELLIFY_ENCRYPTION_KEY(S) and the variable they came from, or null when neither is set.
+   * Parsed here, where the environment is read, so that the raw values are never kept: a Keyring holds no key
+   * material, so this config can be logged or serialised. The encryption-keys plugin completes it.
+   */
+  encryptionKeys: { keyring: Keyring, variable: 'SELLIFY_ENCRYPTION_KEY' | 'SELLIFY_ENCRYPTION_KEYS' } | null
 }
 
 /**
@@ -36,12 +43,17 @@ declare module 'fastify' {
 /** Resolves and validates the configuration once; an invalid setting stops the start with its variable's name. */
 export default fp(async function config (fastify, opts: SellifyOptions) {
   const { env, now, random, prefix: _prefix, ...options } = opts
-  const resolved = loadConfig(options, env ?? process.env)
+  const source = env ?? process.env
+  const resolved = loadConfig(options, source)
+  const keyring = parseKeyring(source)
   const engines: Pick<SellifyEngines, 'config'> = {
     config: {
       ...resolved,
       now: now ?? (() => new Date()),
-      random: random ?? Math.random
+      random: random ?? Math.random,
+      encryptionKeys: keyring === null
+        ? null
+        : { keyring, variable: (source.SELLIFY_ENCRYPTION_KEYS?.trim() ?? '') === '' ? 'SELLIFY_ENCRYPTION_KEY' : 'SELLIFY_ENCRYPTION_KEYS' }
     }
   }
   // Through the host's logger: an embedding app would otherwise never hear of it (the standalone server

@@ -2,12 +2,17 @@ import fp from 'fastify-plugin'
 import { resolve } from 'node:path'
 import type { Config } from '../../lib/config/config.js'
 import { ConfigError } from '../../lib/shared/errors.js'
+import { createEvents, type Events } from '../../lib/shared/events.js'
 import { createStore, failClosed, type Store } from '../../lib/store/index.js'
+import type { StoreOp } from '../../lib/store/contract.js'
+import { observeCommits } from '../../lib/store/observe.js'
 
 declare module './config.js' {
   interface SellifyEngines {
     /** The store, wrapped once so that every failure of it is a 503 (fail closed). */
     store: Store
+    /** Every plan once it committed, with its results (metrics of what other engines' plans wrote). */
+    commits: Pick<Events<{ plan: readonly StoreOp[], results: readonly unknown[] }>, 'observe'>
   }
 }
 
@@ -56,7 +61,9 @@ export default fp(async function storage (fastify) {
     await store.close().catch(() => {})
     throw openingError(config, err, false)
   }
-  fastify.sellify.store = failClosed(store)
+  const commits = createEvents<{ plan: readonly StoreOp[], results: readonly unknown[] }>()
+  fastify.sellify.store = observeCommits(failClosed(store), (plan, results) => { commits.emit({ plan, results }) })
+  fastify.sellify.commits = commits
   // Registered before the plugins that use the store, so Fastify (reverse order) closes it after them.
   fastify.addHook('onClose', async () => { await store.close() })
 }, { name: 'storage', dependencies: ['config'], fastify: '5.x' })

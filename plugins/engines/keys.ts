@@ -11,6 +11,7 @@ export default fp(async function keys (fastify) {
   const { config, store, accounts } = fastify.sellify
   const service = createKeyService({
     store,
+    audit: fastify.sellify.audit.entry,
     bootstrapKey: config.apiKey,
     now: config.now,
     onTouchError: (err, key) => { fastify.log.warn({ err, key }, 'could not record key use') }
@@ -18,4 +19,4 @@ export default fp(async function keys (fastify) {
   // Deleting an account revokes its agent keys in the store; this instance refuses them at once.
   accounts.observe((event) => { if (event.type === 'deleted') service.forget() })
   fastify.sellify.keys = service
-}, { name: 'keys', dependencies: ['config', 'storage', 'accounts'], fastify: '5.x' })
+}, { name: 'keys', dependencies: ['config', 'storage', 'audit', 'accounts'], fastify: '5.x' })

@@ -12,8 +12,8 @@ declare module '../app/config.js' {
 }
 
 export default fp(async function resets (fastify) {
-  const { config, store, accounts, metrics } = fastify.sellify
-  const service = createResetService({ store, accounts, now: config.now })
+  const { config, store, accounts, metrics, audit } = fastify.sellify
+  const service = createResetService({ store, accounts, now: config.now, audit: audit.entry })
   const jobs = createResetJobs({ toad: fastify.scheduler, resets: service, accounts, now: config.now, log: fastify.log, enabled: config.scheduler })
   fastify.sellify.resets = service
   fastify.sellify.resetJobs = jobs
@@ -23,4 +23,4 @@ export default fp(async function resets (fastify) {
   // Registered after @fastify/schedule, so it runs before that plugin's stop() (onClose hooks run in reverse
   // order, and its stop() does not wait for a running task) and before the store closes.
   fastify.addHook('onClose', jobs.stop)
-}, { name: 'resets', dependencies: ['config', 'storage', 'metrics', 'schedule', 'accounts'], fastify: '5.x' })
+}, { name: 'resets', dependencies: ['config', 'storage', 'audit', 'metrics', 'schedule', 'accounts'], fastify: '5.x' })

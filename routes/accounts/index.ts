@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { publicAccount } from '../../lib/accounts/settings.js'
-import { scopedAccount } from '../../lib/keys/policy.js'
+import { actorOf, scopedAccount } from '../../lib/keys/policy.js'
 import { AUTH_ERRORS, BODY_ERRORS, errorResponses } from '../common/schema.js'
 import { ACCOUNT_ID_MAX_LENGTH, AccountBodySchema, AccountListSchema, AccountParamsSchema, AccountPatchSchema, AccountSchema } from './schema.js'
 
@@ -69,7 +69,7 @@ const accounts: FastifyPluginAsyncTypebox = async function accountRoutes (fastif
         response: { 200: AccountSchema, 201: AccountSchema, ...errorResponses(503, ...BODY_ERRORS, ...AUTH_ERRORS) }
       }
     }, async (request, reply) => {
-      const { account, created } = await service.put(request.params.account, request.body ?? {})
+      const { account, created } = await service.put(request.params.account, request.body ?? {}, actorOf(request.principal))
       if (created) reply.code(201)
       return publicAccount(account)
     })
@@ -86,7 +86,7 @@ const accounts: FastifyPluginAsyncTypebox = async function accountRoutes (fastif
         body: AccountPatchSchema,
         response: { 200: AccountSchema, ...errorResponses(404, 503, ...BODY_ERRORS, ...AUTH_ERRORS) }
       }
-    }, async (request) => publicAccount(await service.patch(request.params.account, request.body)))
+    }, async (request) => publicAccount(await service.patch(request.params.account, request.body, actorOf(request.principal))))
 
     fastify.delete(url, {
       ...twin,
@@ -99,7 +99,7 @@ const accounts: FastifyPluginAsyncTypebox = async function accountRoutes (fastif
         response: { 204: Type.Null({ description: 'Deleted' }), ...errorResponses(400, 404, 409, 503, ...AUTH_ERRORS) }
       }
     }, async (request, reply) => {
-      await service.delete(request.params.account)
+      await service.delete(request.params.account, actorOf(request.principal))
       return reply.code(204).send(null)
     })
   }

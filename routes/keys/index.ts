@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { AUTH_ERRORS, BODY_ERRORS, errorResponses } from '../common/schema.js'
 import { CreatedKeySchema, KeyListSchema, KeyParamsSchema, NewKeyBodySchema } from './schema.js'
+import { actorOf } from '../../lib/keys/policy.js'
 
 const tags = ['keys']
 
@@ -14,7 +15,7 @@ const keys: FastifyPluginAsyncTypebox = async function keyRoutes (fastify) {
     schema: { tags, summary: 'Create a key; its secret is in this answer only', body: NewKeyBodySchema, response: { 201: CreatedKeySchema, ...errorResponses(503, ...BODY_ERRORS, ...AUTH_ERRORS) } }
   }, async (request, reply) => {
     reply.code(201)
-    return await service.create(request.body)
+    return await service.create(request.body, actorOf(request.principal))
   })
 
   fastify.get('', {
@@ -26,7 +27,7 @@ const keys: FastifyPluginAsyncTypebox = async function keyRoutes (fastify) {
     config,
     schema: { tags, summary: 'Revoke a key (refused by every instance within 5 s)', params: KeyParamsSchema, response: { 204: Type.Null({ description: 'Revoked' }), ...errorResponses(404, 503, ...AUTH_ERRORS) } }
   }, async (request, reply) => {
-    await service.revoke(request.params.id)
+    await service.revoke(request.params.id, actorOf(request.principal))
     return reply.code(204).send(null)
   })
 }

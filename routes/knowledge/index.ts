@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { scopedAccount } from '../../lib/keys/policy.js'
+import { actorOf, scopedAccount } from '../../lib/keys/policy.js'
 import { AUTH_ERRORS, BODY_ERRORS, errorResponses } from '../common/schema.js'
 import { AccountQuerySchema, AnalysisSchema, KNOWLEDGE_BODY_LIMIT, KnowledgeInputSchema, KnowledgeSchema, MatchBodySchema } from './schema.js'
 
@@ -27,7 +27,7 @@ const knowledge: FastifyPluginAsyncTypebox = async function knowledgeRoutes (fas
       body: KnowledgeInputSchema,
       response: { 200: KnowledgeSchema, ...errorResponses(404, 503, ...BODY_ERRORS, ...AUTH_ERRORS) }
     }
-  }, async (request) => await service.put(request.query.account, request.body))
+  }, async (request) => await service.put(request.query.account, request.body, actorOf(request.principal)))
 
   fastify.post('/match', {
     schema: {

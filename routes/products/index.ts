@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { scopedAccount } from '../../lib/keys/policy.js'
+import { actorOf, scopedAccount } from '../../lib/keys/policy.js'
 import { AUTH_ERRORS, BODY_ERRORS, errorResponses } from '../common/schema.js'
 import { AccountQuerySchema, ProductBodySchema, ProductListSchema, ProductParamsSchema, ProductSchema } from './schema.js'
 
@@ -40,7 +40,7 @@ const products: FastifyPluginAsyncTypebox = async function productRoutes (fastif
       response: { 200: ProductSchema, 201: ProductSchema, ...errorResponses(404, 503, ...BODY_ERRORS, ...AUTH_ERRORS) }
     }
   }, async (request, reply) => {
-    const { product, created } = await service.putProduct(request.query.account, request.params.id, request.body)
+    const { product, created } = await service.putProduct(request.query.account, request.params.id, request.body, actorOf(request.principal))
     if (created) reply.code(201)
     return product
   })
@@ -55,7 +55,7 @@ const products: FastifyPluginAsyncTypebox = async function productRoutes (fastif
       response: { 204: Type.Null({ description: 'Removed' }), ...errorResponses(400, 404, 503, ...AUTH_ERRORS) }
     }
   }, async (request, reply) => {
-    await service.deleteProduct(request.query.account, request.params.id)
+    await service.deleteProduct(request.query.account, request.params.id, actorOf(request.principal))
     return reply.code(204).send(null)
   })
 }

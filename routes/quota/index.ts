@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
-import { scopedAccount } from '../../lib/keys/policy.js'
+import { actorOf, scopedAccount } from '../../lib/keys/policy.js'
 import { AUTH_ERRORS, BODY_ERRORS, errorResponses } from '../common/schema.js'
 import {
   AccountQuerySchema, CheckSchema, ConsumeSchema, HistoryQuerySchema, HistorySchema, RecordSchema, ResetBodySchema,
@@ -70,7 +70,8 @@ const quota: FastifyPluginAsyncTypebox = async function quotaRoutes (fastify) {
       }
     }, async (request) => {
       const account = request.body?.account
-      return type === 'daily' ? await resets.resetDaily(account) : await resets.resetWeekly(account)
+      const actor = actorOf(request.principal)
+      return type === 'daily' ? await resets.resetDaily(account, actor) : await resets.resetWeekly(account, actor)
     })
   }
 

@@ -122,6 +122,13 @@ t.test('route × key matrix (metrics behind the admin key)', async (t) => {
     ['POST', '/api/v1/keys', { name: 'new', role: 'agent', account: 'acme' }, '/api/v1/keys/', 403, 403, 201],
     ['GET', '/api/v1/keys', undefined, '/api/v1/keys/', 403, 403, 200],
     ['DELETE', `/api/v1/keys/${victim.id}`, undefined, '/api/v1/keys/{id}', 403, 403, 204],
+    ['GET', '/api/v1/audit?account=acme', undefined, '/api/v1/audit/', 403, 403, 200],
+    ['GET', '/api/v1/audit/verify?account=acme', undefined, '/api/v1/audit/verify', 403, 403, 200],
+    ['GET', '/api/v1/audit/export?account=acme', undefined, '/api/v1/audit/export', 403, 403, 200],
+    ['GET', '/api/v1/audit/01900000-0000-7000-8000-000000000000', undefined, '/api/v1/audit/{id}', 403, 403, 404],
+    ['POST', '/api/v1/audit/log', { account: 'acme', incoming_message: 'bonjour' }, '/api/v1/audit/log', 403, 201, 201],
+    ['GET', '/api/v1/encryption', undefined, '/api/v1/encryption/', 403, 403, 200],
+    ['POST', '/api/v1/encryption/rotate', undefined, '/api/v1/encryption/rotate', 403, 403, 200],
     ['GET', '/metrics', undefined, '/metrics', 403, 403, 200]
   ]
 

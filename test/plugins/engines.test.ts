@@ -4,6 +4,9 @@ import config from '../../plugins/app/config.js'
 import storage from '../../plugins/app/storage.js'
 import metrics from '../../plugins/app/metrics.js'
 import schedule from '../../plugins/external/schedule.js'
+import encryptionKeys from '../../plugins/app/encryption-keys.js'
+import encryption from '../../plugins/engines/encryption.js'
+import audit from '../../plugins/engines/audit.js'
 import accounts from '../../plugins/engines/accounts.js'
 import resets from '../../plugins/engines/resets.js'
 import quota from '../../plugins/engines/quota.js'
@@ -14,7 +17,7 @@ import type { TapTest } from '../helper.js'
 async function engines (t: TapTest) {
   const app = Fastify({ logger: false })
   await app.register(config, { env: {}, now: () => new Date('2026-01-18T12:00:00.000Z'), random: () => 0, store: { sqlitePath: ':memory:' } })
-  for (const plugin of [storage, metrics, schedule, accounts, resets, quota, keys]) await app.register(plugin)
+  for (const plugin of [storage, encryptionKeys, metrics, schedule, encryption, audit, accounts, resets, quota, keys]) await app.register(plugin)
   await app.ready()
   t.teardown(() => app.close())
   return app

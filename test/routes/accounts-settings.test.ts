@@ -70,7 +70,8 @@ t.test('PUT: every setting has its default; a PUT gives them all and GET and the
   const listed = (await call(app, 'GET', '/api/v1/accounts')).json().accounts.find((a: { id: string }) => a.id === 'shop')
   t.strictSame(settingsOf(listed), shown)
   t.notOk((await call(app, 'GET', '/api/v1/accounts')).body.includes(SECRET), 'no answer quotes the secret')
-  t.equal((await app.sellify.accounts.get('shop')).alert_webhooks[0].secret, SECRET, 'stored as given')
+  t.match((await app.sellify.accounts.get('shop')).alert_webhooks[0].secret, /^v1d\./, 'stored encrypted')
+  t.equal((await app.sellify.accounts.webhookSecrets('shop'))[0].secret, SECRET, 'and decrypts to what was given')
 
   t.equal((await call(app, 'PUT', '/api/v1/accounts/shop', { active_hours: null })).json().active_hours, 'always', 'null in a PUT: always open')
   t.equal((await call(app, 'PUT', '/api/v1/accounts/shop', { active_hours: 'always' })).json().active_hours, 'always')
@@ -96,7 +97,7 @@ t.test('PATCH: a JSON merge patch over the stored configuration', async (t) => {
   t.equal(a.timezone, 'Europe/Paris', 'what the patch does not name is kept, unlike a PUT')
   t.equal(a.limits.messages_per_day, 10)
   t.strictSame(a.alert_webhooks, [{ url: 'https://hooks.example/a', secret: '••••' }])
-  t.equal((await app.sellify.accounts.get('shop')).alert_webhooks[0].secret, SECRET, 'the secret is kept')
+  t.equal((await app.sellify.accounts.webhookSecrets('shop'))[0].secret, SECRET, 'the secret is kept')
   t.strictSame((await call(app, 'GET', '/api/v1/accounts/shop')).json(), a, 'stored')
 
   const reset = (await patch(app, '/api/v1/accounts/shop', { ai: { tone: null }, forbidden_words: null, active_hours: null, timezone: null }, 'application/json')).json()
@@ -122,10 +123,10 @@ t.test('webhook secrets: "••••" keeps the stored secret of the same URL,
   const shown = (await call(app, 'GET', url)).json()
   const { id: _id, created_at: _c, ...body } = shown
   t.equal((await call(app, 'PUT', url, { ...body, language: 'pt' })).statusCode, 200, 'a GET answer sent back as a PUT')
-  t.equal((await app.sellify.accounts.get('hooks')).alert_webhooks[0].secret, SECRET)
+  t.equal((await app.sellify.accounts.webhookSecrets('hooks'))[0].secret, SECRET)
   const added = await patch(app, url, { alert_webhooks: [{ url: 'https://a.example/h', secret: '••••' }, { url: 'https://b.example/h', secret: 'another-secret-0000' }] })
   t.equal(added.statusCode, 200, added.body)
-  t.strictSame((await app.sellify.accounts.get('hooks')).alert_webhooks.map((w) => w.secret), [SECRET, 'another-secret-0000'])
+  t.strictSame((await app.sellify.accounts.webhookSecrets('hooks')).map((w) => w.secret), [SECRET, 'another-secret-0000'])
   const unknown = await patch(app, url, { alert_webhooks: [{ url: 'https://c.example/h', secret: '••••' }] })
   t.equal(unknown.statusCode, 400)
   t.match(unknown.json().message, /body\/alert_webhooks\/0\/secret/)

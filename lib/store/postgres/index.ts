@@ -21,6 +21,8 @@ import { pendingMigrations } from '../sql/migrate.js'
 import { prepare } from '../sql/plan.js'
 import { closedError, type Row } from '../sql/rows.js'
 import { postgresAccounts } from './accounts.js'
+import { postgresAudit } from './audit.js'
+import { postgresDataKeys } from './data-keys.js'
 import { postgresKeys } from './keys.js'
 import { postgresKnowledge } from './knowledge.js'
 import { POSTGRES_MIGRATIONS } from './migrations.js'
@@ -157,7 +159,11 @@ export function createPostgresStore (options: PostgresStoreOptions): Store {
   const resets = postgresResets(conn)
   const keys = postgresKeys(conn)
   const knowledge = postgresKnowledge(conn)
-  const appliers: PostgresAppliers = { ...accounts.appliers, ...quota.appliers, ...resets.appliers, ...keys.appliers, ...knowledge.appliers }
+  const dataKeys = postgresDataKeys(conn)
+  const audit = postgresAudit(conn)
+  const appliers: PostgresAppliers = {
+    ...accounts.appliers, ...quota.appliers, ...resets.appliers, ...keys.appliers, ...knowledge.appliers, ...dataKeys.appliers, ...audit.appliers
+  }
 
   /** Read-only, disk full, I/O error: see ../sql/write-health.ts. */
   const health = new WriteHealth(cannotWrite)
@@ -186,7 +192,10 @@ export function createPostgresStore (options: PostgresStoreOptions): Store {
     return await transaction(async (client) => {
       const q = queryable(client)
       const results: unknown[] = []
-      for (let i = 0; i < plan.length; i++) results.push(await steps[i].run(q, plan[i]))
+      for (let i = 0; i < plan.length; i++) {
+        const op: StoreOp = plan[i]
+        results.push(op.when !== undefined && !op.when(results[i - 1]) ? null : await steps[i].run(q, op))
+      }
       return results as Results<P>
     })
   }
@@ -257,6 +266,8 @@ export function createPostgresStore (options: PostgresStoreOptions): Store {
     ...guarded(resets.reads),
     ...guarded(keys.reads),
     ...guarded(knowledge.reads),
+    ...guarded(dataKeys.reads),
+    ...guarded(audit.reads),
     commit
   }
 }

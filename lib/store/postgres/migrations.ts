@@ -446,5 +446,49 @@ $fn$;
   version bigint NOT NULL CHECK (version >= 0),
   doc jsonb NOT NULL
 );`
+  },
+  {
+    version: 9,
+    name: 'data keys and audit trail',
+    // As SQLite's migration 5. Neither table goes with its account: the trail outlives what it records.
+    // Timestamps are text (ISO 8601, milliseconds, Z), compared as text, kept exactly as hashed.
+    sql: `
+CREATE TABLE data_keys (
+  id text PRIMARY KEY,
+  account text NOT NULL,
+  contact_index text NOT NULL,
+  contact text,
+  wrapped text NOT NULL,
+  kid text NOT NULL,
+  created_at text NOT NULL,
+  UNIQUE (account, contact_index)
+);
+CREATE INDEX data_keys_kid ON data_keys (kid, id);
+
+CREATE TABLE audit_heads (
+  account text PRIMARY KEY,
+  seq bigint NOT NULL CHECK (seq >= 0),
+  hash text,
+  checkpoint_seq bigint NOT NULL DEFAULT 0,
+  checkpoint_hash text
+);
+
+CREATE TABLE audit_records (
+  account text NOT NULL,
+  seq bigint NOT NULL,
+  id text NOT NULL UNIQUE,
+  timestamp text NOT NULL,
+  type text NOT NULL,
+  action text,
+  data_key text,
+  body text NOT NULL,
+  prev_hash text NOT NULL,
+  hash text NOT NULL,
+  PRIMARY KEY (account, seq)
+);
+CREATE INDEX audit_records_type ON audit_records (account, type, seq);
+CREATE INDEX audit_records_data_key ON audit_records (account, data_key, seq);
+CREATE INDEX audit_records_time ON audit_records (account, timestamp);
+`
   }
 ]

@@ -3,6 +3,7 @@
  * apply exactly (the checks are the same for both backends, so they live here, once).
  */
 import type { OpName, OpOf, StoreOp } from '../contract.js'
+import { checkAuditEntry, checkIndexes } from './audit.js'
 import { accountValues, checkConsumeInput, checkNewKey, checkResetInput, toIso } from './rows.js'
 
 type Checks = { [K in OpName]: (op: OpOf<K>) => void }
@@ -23,21 +24,48 @@ const CHECKS: Checks = {
   'keys.revoke': (op) => { toIso(op.at) },
   'keys.touch': (op) => { toIso(op.at) },
   'knowledge.put': (op) => {
-    checkKnowledgeAccount(op.account)
+    checkAccount(op.account)
     if (op.knowledge === null || typeof op.knowledge !== 'object' || !Array.isArray(op.knowledge.products)) throw new TypeError('store: knowledge.put needs a knowledge base')
   },
   'knowledge.putProduct': (op) => {
-    checkKnowledgeAccount(op.account)
+    checkAccount(op.account)
     if (typeof op.product?.id !== 'string' || op.product.id === '') throw new TypeError('store: knowledge.putProduct needs a product with an id')
   },
+  'dataKeys.ensure': (op) => {
+    checkIndexes(op.indexes)
+    const k = op.key
+    if (typeof k?.id !== 'string' || typeof k.account !== 'string' || k.account === '' || typeof k.wrapped !== 'string' || typeof k.kid !== 'string') {
+      throw new TypeError('store: dataKeys.ensure needs a key with an id, an account, a wrapping and its key id')
+    }
+    if (!op.indexes.includes(k.contact_index)) throw new TypeError('store: dataKeys.ensure: the key\'s index must be one of the indexes looked up')
+    toIso(k.created_at)
+  },
+  'dataKeys.rewrap': (op) => {
+    if (typeof op.id !== 'string' || typeof op.from !== 'string' || typeof op.to?.wrapped !== 'string' || typeof op.to.kid !== 'string') {
+      throw new TypeError('store: dataKeys.rewrap needs an id, the current wrapping and the new one')
+    }
+  },
+  'dataKeys.erase': (op) => {
+    checkAccount(op.account)
+    checkIndexes(op.indexes)
+  },
+  'audit.append': (op) => {
+    checkAuditEntry(op.entry)
+    if (op.data_key !== null && typeof op.data_key !== 'string') throw new TypeError('store: audit.append: data_key is a string or null')
+  },
+  'audit.prune': (op) => {
+    checkAccount(op.account)
+    toIso(op.before)
+    if (!Number.isSafeInteger(op.max) || op.max < 1) throw new TypeError('store: audit.prune: max must be a positive integer')
+  },
   'knowledge.deleteProduct': (op) => {
-    checkKnowledgeAccount(op.account)
+    checkAccount(op.account)
     if (typeof op.id !== 'string' || op.id === '') throw new TypeError('store: knowledge.deleteProduct needs a product id')
   }
 }
 
-function checkKnowledgeAccount (account: unknown): void {
-  if (typeof account !== 'string' || account === '') throw new TypeError('store: a knowledge operation needs an account id')
+function checkAccount (account: unknown): void {
+  if (typeof account !== 'string' || account === '') throw new TypeError('store: this operation needs an account id')
 }
 
 /** Each operation's applier, in plan order; throws (nothing applied) on an empty plan, an unknown or an invalid operation. */
@@ -47,6 +75,7 @@ export function prepare<A> (plan: readonly StoreOp[], appliers: { [K in OpName]:
     const name = op?.op
     if (typeof name !== 'string' || !Object.hasOwn(CHECKS, name)) throw new TypeError(`store: unknown operation ${JSON.stringify(name)}`)
     ;(CHECKS[name] as (op: StoreOp) => void)(op)
+    if (op.when !== undefined && typeof op.when !== 'function') throw new TypeError('store: when is a function of the previous result')
     return appliers[name]
   })
 }

@@ -21,6 +21,8 @@ import { pendingMigrations } from '../sql/migrate.js'
 import { prepare } from '../sql/plan.js'
 import { closedError, num, type Row } from '../sql/rows.js'
 import { sqliteAccounts } from './accounts.js'
+import { sqliteAudit } from './audit.js'
+import { sqliteDataKeys } from './data-keys.js'
 import { sqliteKeys } from './keys.js'
 import { sqliteKnowledge } from './knowledge.js'
 import { SQLITE_MIGRATIONS } from './migrations.js'
@@ -141,7 +143,11 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
   const resets = sqliteResets(conn)
   const keys = sqliteKeys(conn)
   const knowledge = sqliteKnowledge(conn)
-  const appliers: SqliteAppliers = { ...accounts.appliers, ...quota.appliers, ...resets.appliers, ...keys.appliers, ...knowledge.appliers }
+  const dataKeys = sqliteDataKeys(conn)
+  const audit = sqliteAudit(conn)
+  const appliers: SqliteAppliers = {
+    ...accounts.appliers, ...quota.appliers, ...resets.appliers, ...keys.appliers, ...knowledge.appliers, ...dataKeys.appliers, ...audit.appliers
+  }
 
   /** A batch that cannot commit for the database's own reason (or its file is no longer the one at the path). */
   const health = new WriteHealth((err) => UNWRITABLE.test(codeOf(err)))
@@ -241,7 +247,14 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
     const isolated = !(plan.length === 1 && steps[0].atomic === true)
     return new Promise((resolve, reject) => {
       queue.push({
-        run: () => plan.map((op: StoreOp, i) => steps[i].run(op)),
+        run: () => {
+          const results: unknown[] = []
+          for (let i = 0; i < plan.length; i++) {
+            const op: StoreOp = plan[i]
+            results.push(op.when !== undefined && !op.when(results[i - 1]) ? null : steps[i].run(op))
+          }
+          return results
+        },
         isolated,
         resolve: resolve as (v: unknown) => void,
         reject
@@ -311,6 +324,8 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
     ...direct(resets.reads),
     ...direct(keys.reads),
     ...direct(knowledge.reads),
+    ...direct(dataKeys.reads),
+    ...direct(audit.reads),
     commit,
 
     async close () {

@@ -86,5 +86,50 @@ CREATE INDEX api_keys_account ON api_keys (account);
     name: 'knowledge bases',
     // One JSON document per account, replaced whole by every change; version grows by one each time.
     sql: 'CREATE TABLE knowledge (account TEXT PRIMARY KEY, version INTEGER NOT NULL CHECK (version > 0), doc TEXT NOT NULL) STRICT;'
+  },
+  {
+    version: 5,
+    name: 'data keys and audit trail',
+    // Data keys are stored only wrapped by a master key; contact_index is '' for an account's own key.
+    // Audit records: one hash chain per account, seq its order; audit_heads holds each chain's newest link and
+    // the checkpoint retention leaves. data_key says whose key the texts are under (not part of the record).
+    sql: `
+CREATE TABLE data_keys (
+  id TEXT PRIMARY KEY,
+  account TEXT NOT NULL,
+  contact_index TEXT NOT NULL,
+  contact TEXT,
+  wrapped TEXT NOT NULL,
+  kid TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  UNIQUE (account, contact_index)
+) STRICT;
+CREATE INDEX data_keys_kid ON data_keys (kid, id);
+
+CREATE TABLE audit_heads (
+  account TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL CHECK (seq >= 0),
+  hash TEXT,
+  checkpoint_seq INTEGER NOT NULL DEFAULT 0,
+  checkpoint_hash TEXT
+) STRICT;
+
+CREATE TABLE audit_records (
+  account TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  id TEXT NOT NULL UNIQUE,
+  timestamp TEXT NOT NULL,
+  type TEXT NOT NULL,
+  action TEXT,
+  data_key TEXT,
+  body TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  PRIMARY KEY (account, seq)
+) STRICT;
+CREATE INDEX audit_records_type ON audit_records (account, type, seq);
+CREATE INDEX audit_records_data_key ON audit_records (account, data_key, seq);
+CREATE INDEX audit_records_time ON audit_records (account, timestamp);
+`
   }
 ]

@@ -158,4 +158,3 @@ t.test('blindIndex: deterministic HMAC of (account, contact), unambiguous, found
   t.notOk(blindIndexes(ring({ SELLIFY_ENCRYPTION_KEYS: `new:${hex(K2)}` }), 'shop', '+33612345678').includes(index), 'not once the old key is gone')
   t.same(blindIndexes(old, 'shop', '+33612345678'), [index], 'one key, one index')
 })
-

@@ -1,0 +1,76 @@
+import fp from 'fastify-plugin'
+import { existsSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
+import { hasKid, keyFile, memoryKeyring, type Keyring } from '../../lib/crypto/keys.js'
+import { ConfigError } from '../../lib/shared/errors.js'
+
+declare module './config.js' {
+  interface SellifyEngines {
+    /** The master encryption keys: from SELLIFY_ENCRYPTION_KEY(S), the key file beside the database, or memory. */
+    keyring: Keyring
+  }
+}
+
+/**
+ * The folder and its missing parents, one `mkdir` each: Node 20's recursive `mkdir` spins forever where a
+ * folder cannot be made (anywhere under `/proc`).
+ */
+async function createFolder (folder: string): Promise<void> {
+  const missing: string[] = []
+  for (let dir = folder; !existsSync(dir) && dirname(dir) !== dir; dir = dirname(dir)) missing.unshift(dir)
+  for (const dir of missing) {
+    await mkdir(dir).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'EEXIST') throw err })
+  }
+}
+
+/** The key file, read or created; what stops it is named by its path (a file that holds no key) or the variable. */
+async function openKeyFile (path: string): Promise<Awaited<ReturnType<typeof keyFile>>> {
+  try {
+    await createFolder(dirname(path))
+    return await keyFile(path)
+  } catch (err) {
+    if (err instanceof ConfigError) throw err
+    // A folder that cannot be made, no permission: named by the variable that chose the place.
+    const error = new ConfigError('SELLIFY_DB_PATH', `cannot use the key file ${path}: ${(err as Error).message}`)
+    error.cause = err
+    throw error
+  }
+}
+
+/**
+ * Resolves the master keys once, before any engine can encrypt: the configured ones, else a refusal in
+ * production, else a random key for a `:memory:` database (which outlives no restart either), else the key
+ * file beside the SQLite file (for PostgreSQL, where SELLIFY_DB_PATH would put it).
+ */
+export default fp(async function encryptionKeys (fastify) {
+  const { encryptionKeys: configured, production, store } = fastify.sellify.config
+  let keyring: Keyring
+  if (configured !== null) {
+    keyring = configured.keyring
+  } else if (production) {
+    throw new ConfigError('SELLIFY_ENCRYPTION_KEY', 'is required when NODE_ENV=production: generate one with `openssl rand -hex 32` and keep a copy, data encrypted under it is unreadable without it')
+  } else if (store.databaseUrl === undefined && store.sqlitePath === ':memory:') {
+    keyring = memoryKeyring()
+  } else {
+    const path = join(dirname(resolve(store.sqlitePath)), 'sellify.key')
+    const file = await openKeyFile(path)
+    keyring = file.keyring
+    if (file.created) {
+      fastify.log.warn({ kid: keyring.current }, `generated an encryption key into ${path} (mode 0600): back it up, data encrypted under it is unreadable without it; set SELLIFY_ENCRYPTION_KEY for production`)
+    } else {
+      fastify.log.info({ kid: keyring.current }, `using the encryption key in ${path}`)
+    }
+  }
+
+  // A restart with another key would otherwise start fine and then fail on every encrypted read.
+  const missing = Object.entries(await fastify.sellify.store.dataKeyCounts()).filter(([kid, n]) => n > 0 && !hasKid(keyring, kid))
+  if (missing.length > 0) {
+    const held = missing.map(([kid, n]) => `${n} data key${n === 1 ? '' : 's'} wrapped by key id ${JSON.stringify(kid)}`).join(' and ')
+    throw new ConfigError(
+      configured?.variable ?? 'SELLIFY_ENCRYPTION_KEY',
+      `the database holds ${held}, which ${missing.length === 1 ? 'is' : 'are'} not configured: this is not the key the data was written with (keep the old key in SELLIFY_ENCRYPTION_KEYS until a rotation has moved everything)`
+    )
+  }
+  fastify.sellify.keyring = keyring
+}, { name: 'encryption-keys', dependencies: ['config', 'storage'], fastify: '5.x' })
