@@ -93,6 +93,9 @@ CREATE INDEX api_keys_account ON api_keys (account);
     // Data keys are stored only wrapped by a master key; contact_index is '' for an account's own key.
     // Audit records: one hash chain per account, seq its order; audit_heads holds each chain's newest link and
     // the checkpoint retention leaves. data_key says whose key the texts are under (not part of the record).
+    // Records go in rowid order (appended at the table's end) with two indexes: (account, seq) and id (time-ordered,
+    // appended at its end too). Each further index is one more page an append dirties in every batch; the
+    // listing's filters read an account's records newest first by (account, seq) and stop at `limit`.
     sql: `
 CREATE TABLE data_keys (
   id TEXT PRIMARY KEY,
@@ -127,9 +130,6 @@ CREATE TABLE audit_records (
   hash TEXT NOT NULL,
   PRIMARY KEY (account, seq)
 ) STRICT;
-CREATE INDEX audit_records_type ON audit_records (account, type, seq);
-CREATE INDEX audit_records_data_key ON audit_records (account, data_key, seq);
-CREATE INDEX audit_records_time ON audit_records (account, timestamp);
 `
   }
 ]
