@@ -108,8 +108,8 @@ function subkey (keyring: Keyring, kid: string, purpose: 'encryption' | 'blind-i
   const { subkeys } = materialOf(keyring)
   const master = masterOf(keyring, kid)
   if (master === undefined) throw UnknownEncryptionKey(kid)
-  // Cached by the master key's derived id, so an alias and its configured id share one entry.
-  const cacheKey = `${purpose}:${derivedKid(master)}`
+  // Cached per key id and purpose (an alias and its configured id derive the same sub-key from one master).
+  const cacheKey = `${purpose}:${kid}`
   let key = subkeys.get(cacheKey)
   if (key === undefined) {
     key = hkdf(master, HKDF_SALT, [purpose])

@@ -64,7 +64,7 @@ function stat (path: string): Stats | undefined {
  * The database file's folder and its missing parents, one `mkdir` each. Node 20's recursive `mkdirSync`
  * spins forever at 100 % CPU where a folder cannot be made (anywhere under `/proc`), so it is not used.
  */
-function createFolder (folder: string): void {
+export function createFolder (folder: string): void {
   const missing: string[] = []
   let existing = folder
   let found = stat(existing)

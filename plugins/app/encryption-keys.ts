@@ -1,9 +1,8 @@
 import fp from 'fastify-plugin'
-import { existsSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { hasKid, keyFile, memoryKeyring, type Keyring } from '../../lib/crypto/keys.js'
 import { ConfigError } from '../../lib/shared/errors.js'
+import { createFolder } from '../../lib/store/index.js'
 
 declare module './config.js' {
   interface SellifyEngines {
@@ -12,22 +11,10 @@ declare module './config.js' {
   }
 }
 
-/**
- * The folder and its missing parents, one `mkdir` each: Node 20's recursive `mkdir` spins forever where a
- * folder cannot be made (anywhere under `/proc`).
- */
-async function createFolder (folder: string): Promise<void> {
-  const missing: string[] = []
-  for (let dir = folder; !existsSync(dir) && dirname(dir) !== dir; dir = dirname(dir)) missing.unshift(dir)
-  for (const dir of missing) {
-    await mkdir(dir).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'EEXIST') throw err })
-  }
-}
-
 /** The key file, read or created; what stops it is named by its path (a file that holds no key) or the variable. */
 async function openKeyFile (path: string): Promise<Awaited<ReturnType<typeof keyFile>>> {
   try {
-    await createFolder(dirname(path))
+    createFolder(dirname(path))
     return await keyFile(path)
   } catch (err) {
     if (err instanceof ConfigError) throw err
