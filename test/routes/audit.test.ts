@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { build, call, DEV_KEY, fixedClock, type TapTest } from '../helper.js'
+import { build, call, DEV_KEY, fixedClock, type LogLine, type TapTest } from '../helper.js'
 
 const K1 = '1f'.repeat(32)
 const CONTACT = '+33612345678@s.whatsapp.net'
@@ -243,4 +243,30 @@ t.test('export: NDJSON and CSV in chain order, decrypted, bounded by from/to', a
   t.match(rows[1], /'=HYPERLINK\(""x""\)/, 'a formula is defused and quotes doubled')
   t.equal((await call(app, 'GET', '/api/v1/audit/export?format=xml')).statusCode, 400)
   t.equal((await call(app, 'GET', '/api/v1/audit/export?from=nope')).statusCode, 400)
+})
+
+t.test('SELLIFY_AUDIT_RETENTION_DAYS: the daily job prunes at start and is unscheduled at close', async (t) => {
+  const path = await tempDb(t)
+  const env = { SELLIFY_ENCRYPTION_KEY: K1 }
+  const clock = fixedClock('2026-01-01T00:00:00.000Z')
+  const first = await build(t, { store: { sqlitePath: path }, env, now: clock.now })
+  for (let day = 0; day < 5; day++) {
+    await call(first, 'POST', '/api/v1/audit/log', log({ chosen_action: `day${day}` }))
+    clock.advance(86_400_000)
+  }
+  await first.close()
+  const logs: LogLine[] = []
+  const app = await build(t, { store: { sqlitePath: path }, env: { ...env, SELLIFY_AUDIT_RETENTION_DAYS: '2' }, now: clock.now }, { logs })
+  t.ok(app.scheduler.existsById('sellify-audit-retention'), 'scheduled')
+  let left: string[] = []
+  for (let i = 0; i < 50 && left.length !== 2; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    left = (await call(app, 'GET', '/api/v1/audit?type=client.log')).json().records.map((r: { action: string }) => r.action)
+  }
+  t.same(left, ['day4', 'day3'], 'records older than two days are gone')
+  t.match((await call(app, 'GET', '/api/v1/audit/verify')).json(), { valid: true, first_invalid_id: null }, 'the rest (and the catch-up resets of this start) verify')
+  t.ok(logs.some((l) => l.msg === 'audit retention removed old records' && l.removed === 4), 'and it says how many')
+  t.notOk(JSON.stringify(logs).includes('crème'), 'no customer text reaches the log')
+  await app.close()
+  t.notOk(app.scheduler.existsById('sellify-audit-retention'), 'unscheduled at close')
 })

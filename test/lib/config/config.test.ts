@@ -29,6 +29,7 @@ t.test('the environment is read and options win over it', async (t) => {
     SELLIFY_MESSAGES_PER_DAY: '10',
     SELLIFY_TIMEZONE: 'Europe/Paris',
     SELLIFY_SCHEDULER: 'off',
+    SELLIFY_AUDIT_RETENTION_DAYS: '90',
     SELLIFY_METRICS_PUBLIC: 'false',
     DATABASE_URL: 'postgres://x@localhost/db',
     SELLIFY_API_KEY: 'k'.repeat(40)
@@ -40,6 +41,7 @@ t.test('the environment is read and options win over it', async (t) => {
   t.equal(c.defaults.limits.messages_per_week, 1000)
   t.equal(c.defaults.timezone, 'Europe/Paris')
   t.equal(c.scheduler, false)
+  t.equal(c.auditRetentionDays, 90)
   t.equal(c.metricsPublic, false)
   t.equal(c.store.databaseUrl, 'postgres://x@localhost/db')
   t.equal(c.apiKeyIsDefault, false)
@@ -58,7 +60,9 @@ t.test('every invalid setting is an error naming its variable', async (t) => {
     [{ PORT: '70000' }, 'PORT'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ SELLIFY_SCHEDULER: 'maybe' }, 'SELLIFY_SCHEDULER'],
-    [{ SELLIFY_RATE_LIMIT_MAX: '0' }, 'SELLIFY_RATE_LIMIT_MAX']
+    [{ SELLIFY_RATE_LIMIT_MAX: '0' }, 'SELLIFY_RATE_LIMIT_MAX'],
+    [{ SELLIFY_AUDIT_RETENTION_DAYS: '0' }, 'SELLIFY_AUDIT_RETENTION_DAYS'],
+    [{ SELLIFY_AUDIT_RETENTION_DAYS: 'a week' }, 'SELLIFY_AUDIT_RETENTION_DAYS']
   ]
   for (const [env, variable] of cases) {
     let caught: unknown
