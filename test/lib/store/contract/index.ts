@@ -4,6 +4,7 @@
  */
 import type { Test } from 'tap'
 import { accountsContract } from './accounts.js'
+import { auditContract } from './audit.js'
 import { writable, type ContractContext, type StoreHarness, type TestStore } from './fixtures.js'
 import { keysContract } from './keys.js'
 import { knowledgeContract } from './knowledge.js'
@@ -29,5 +30,6 @@ export function storeContract (t: Test, harness: StoreHarness): void {
   t.test('resets', async (t) => { resetsContract(t, ctx) })
   t.test('keys', async (t) => { keysContract(t, ctx) })
   t.test('knowledge', async (t) => { knowledgeContract(t, ctx) })
+  t.test('audit and data keys', async (t) => { auditContract(t, ctx) })
   t.test('unit of work', async (t) => { unitOfWorkContract(t, ctx) })
 }
