@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: Sellify's consume against GET /health of the same process and against the peer
- * (rate-limiter-flexible on the same store), on SQLite, PostgreSQL with one instance and with two.
+ * (rate-limiter-flexible on the same store), on SQLite, PostgreSQL with one instance and with two; on SQLite
+ * also Sellify with an audit record committed in each consume's transaction (bench/audited-server.ts).
  * Prints one table of medians over the rounds, then the in-process figures of the matcher, of encryption and
  * of the audit trail's write; see bench/README.md.
  *
@@ -16,9 +17,9 @@ import pg from 'pg'
 import { seedSellify, verify, type StoreKind, type Verdict, type Where } from './accounts.js'
 import { LOOSE_LIMIT, TIGHT_LIMIT } from './constants.js'
 import { consumeRun, healthRun, Ledger, pacedRun, type Paced, type Throughput } from './load.js'
-import { cryptoBench, cryptoLines } from './crypto.js'
+import { AUDIT_RATIO_TARGET, cryptoBench, cryptoLines } from './crypto.js'
 import { matchBench, matchLines } from './match.js'
-import { killAll, PEER_SERVER, rssMb, SELLIFY_SERVER, startProcess, type ServerProcess } from './servers.js'
+import { AUDITED_SERVER, killAll, PEER_SERVER, rssMb, SELLIFY_SERVER, startProcess, type ServerProcess } from './servers.js'
 
 const ACCOUNTS = 10_000
 /** Accounts with the tight limit: fewer in the quick mode, so that its few thousand consumes still hit it. */
@@ -99,8 +100,10 @@ interface Sample {
 }
 
 interface Target {
-  server: 'Sellify' | 'rate-limiter-flexible'
+  server: 'Sellify' | 'Sellify + audit' | 'rate-limiter-flexible'
   kind: 'sellify' | 'peer'
+  /** The server's entry point (SELLIFY_SERVER, AUDITED_SERVER or PEER_SERVER). */
+  script: string
   where: Where
   instances: number
   path: string
@@ -164,9 +167,7 @@ async function prepare (t: Target, nodeArgs: string[]): Promise<void> {
   else if (t.where.store === 'postgres') await pgExec(`CREATE SCHEMA ${pg.escapeIdentifier(t.where.schema ?? '')}`)
   for (let n = 0; n < t.instances; n++) {
     const name = `${t.server} (${t.where.store}, instance ${n + 1})`
-    t.servers.push(t.kind === 'sellify'
-      ? await startProcess(name, SELLIFY_SERVER, sellifyEnv(t.where), nodeArgs)
-      : await startProcess(name, PEER_SERVER, peerEnv(t.where), nodeArgs))
+    t.servers.push(await startProcess(name, t.script, t.kind === 'sellify' ? sellifyEnv(t.where) : peerEnv(t.where), nodeArgs))
   }
 }
 
@@ -291,6 +292,12 @@ function goals (rows: Row[]): string[] {
   if (pg1 !== undefined && pg2 !== undefined) {
     out.push(`PostgreSQL two instances ≥ one: ${verdict(pg2.consume_rps >= pg1.consume_rps)} (${pg2.consume_rps.toFixed(0)} vs ${pg1.consume_rps.toFixed(0)} req/s)`)
   }
+  const audited = rows.find((r) => r.server === 'Sellify + audit' && r.store === 'SQLite')
+  if (sqlite !== undefined && audited !== undefined) {
+    const ratio = audited.consume_rps / sqlite.consume_rps
+    out.push(`SQLite consume with an audit record in its transaction: ${audited.consume_rps.toFixed(0)} req/s vs ${sqlite.consume_rps.toFixed(0)} req/s without ` +
+      `(ratio ${ratio.toFixed(2)}, goal ≥ ${AUDIT_RATIO_TARGET.toFixed(2)}: ${verdict(ratio >= AUDIT_RATIO_TARGET)})`)
+  }
   const over = rows.reduce((sum, r) => sum + r.over_grants, 0)
   out.push(`zero over-grants: ${verdict(over === 0)} (${over})`)
   return out
@@ -314,7 +321,7 @@ async function memoryMode (o: Options, tmp: string): Promise<boolean> {
     : { store, databaseUrl: PG_URL, schema: `sellify_bench_mem_${randomBytes(4).toString('hex')}` }
   const ledger = new Ledger(ACCOUNTS, tightAccounts(o), TIGHT_LIMIT, LOOSE_LIMIT)
   const t: Target = {
-    server: 'Sellify', kind: 'sellify', where, instances: 1, path: '/api/v1/quota/consume', headers: { 'x-api-key': API_KEY }, ledger, servers: [], samples: [], estimate: 0
+    server: 'Sellify', kind: 'sellify', script: SELLIFY_SERVER, where, instances: 1, path: '/api/v1/quota/consume', headers: { 'x-api-key': API_KEY }, ledger, servers: [], samples: [], estimate: 0
   }
   const started = new Date()
   try {
@@ -355,10 +362,11 @@ async function benchMode (o: Options, tmp: string): Promise<boolean> {
   if (wantPg && !pgOk) notes.push(`PostgreSQL not reachable at ${PG_URL}: its rows are skipped (set DATABASE_URL or start it)`)
   const suffix = randomBytes(4).toString('hex')
   const targets: Target[] = []
-  const add = (kind: Target['kind'], where: Where, instances: number): void => {
+  const add = (kind: Target['kind'], where: Where, instances: number, audited = false): void => {
     targets.push({
-      server: kind === 'sellify' ? 'Sellify' : 'rate-limiter-flexible',
+      server: kind === 'peer' ? 'rate-limiter-flexible' : audited ? 'Sellify + audit' : 'Sellify',
       kind,
+      script: kind === 'peer' ? PEER_SERVER : audited ? AUDITED_SERVER : SELLIFY_SERVER,
       where,
       instances,
       path: kind === 'sellify' ? '/api/v1/quota/consume' : '/consume',
@@ -371,6 +379,8 @@ async function benchMode (o: Options, tmp: string): Promise<boolean> {
   }
   if (o.stores.includes('sqlite')) {
     add('sellify', { store: 'sqlite', sqlitePath: join(tmp, 'sellify.db') }, 1)
+    // Next to the plain row, so that in the alternating rounds the two are measured back to back.
+    add('sellify', { store: 'sqlite', sqlitePath: join(tmp, 'sellify-audited.db') }, 1, true)
     add('peer', { store: 'sqlite', sqlitePath: join(tmp, 'peer.db') }, 1)
   }
   if (pgOk) {

@@ -1,5 +1,6 @@
 /**
- * Server processes for the benchmark: Sellify (`dist/server.js`, what `npm start` runs) and the peer
+ * Server processes for the benchmark: Sellify (`dist/server.js`, what `npm start` runs), Sellify with an
+ * audit record in every consume's transaction (`dist/bench/audited-server.js`) and the peer
  * (`dist/bench/peer-server.js`). Each runs in its own process so that the load generator, in the bench
  * process, and the server use different cores.
  */
@@ -8,6 +9,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 export const SELLIFY_SERVER = fileURLToPath(new URL('../server.js', import.meta.url))
+export const AUDITED_SERVER = fileURLToPath(new URL('./audited-server.js', import.meta.url))
 export const PEER_SERVER = fileURLToPath(new URL('./peer-server.js', import.meta.url))
 
 export interface ServerProcess {
