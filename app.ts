@@ -17,6 +17,8 @@ import resets from './plugins/engines/resets.js'
 import quota from './plugins/engines/quota.js'
 import keys from './plugins/engines/keys.js'
 import knowledge from './plugins/engines/knowledge.js'
+import validation from './plugins/engines/validation.js'
+import ai from './plugins/engines/ai.js'
 import routes from './routes/index.js'
 
 export type { SellifyOptions, SellifyEngines } from './plugins/app/config.js'
@@ -36,6 +38,8 @@ export type * from './plugins/engines/accounts.js'
 export type * from './plugins/engines/resets.js'
 export type * from './plugins/engines/keys.js'
 export type * from './plugins/engines/knowledge.js'
+export type * from './plugins/engines/validation.js'
+export type * from './plugins/engines/ai.js'
 
 /**
  * Everything that answers HTTP lives in one encapsulated scope: its error handler, JSON-only parsers,
@@ -70,6 +74,8 @@ async function sellify (fastify: FastifyInstance, opts: SellifyOptions): Promise
   await fastify.register(quota)
   await fastify.register(keys)
   await fastify.register(knowledge)
+  await fastify.register(validation)
+  await fastify.register(ai)
   await fastify.register(sellifyScope, { prefix: opts.prefix ?? '' })
 }
 

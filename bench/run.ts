@@ -19,6 +19,8 @@ import { LOOSE_LIMIT, TIGHT_LIMIT } from './constants.js'
 import { consumeRun, healthRun, Ledger, pacedRun, type Paced, type Throughput } from './load.js'
 import { AUDIT_RATIO_TARGET, cryptoBench, cryptoLines } from './crypto.js'
 import { matchBench, matchLines } from './match.js'
+import { validateBench, validateLines } from './validate.js'
+import { aiBench, aiLines } from './ai.js'
 import { AUDITED_SERVER, killAll, PEER_SERVER, rssMb, SELLIFY_SERVER, startProcess, type ServerProcess } from './servers.js'
 
 const ACCOUNTS = 10_000
@@ -353,6 +355,10 @@ async function benchMode (o: Options, tmp: string): Promise<boolean> {
   // In-process and first, while no server competes for the cores.
   const match = matchBench(o.quick)
   progress('matcher measured')
+  const validation = validateBench(o.quick)
+  progress('validation measured')
+  const ai = await aiBench(o.quick)
+  progress('AI gateway under load measured')
   const crypto = await cryptoBench(o.quick, tmp)
   progress('encryption and audit writes measured')
   const nodeArgs = o.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${o.profile}`]
@@ -434,11 +440,13 @@ async function benchMode (o: Options, tmp: string): Promise<boolean> {
       'RSS of the server (largest instance) after its run; "refused yet counted": increment-first, the peer counts refused consumes too.',
     ...goals(rows),
     ...matchLines(match),
+    ...validateLines(validation),
+    ...aiLines(ai),
     ...cryptoLines(crypto),
     ...notes,
     ''
   ].join('\n'))
-  if (o.json !== undefined) writeFileSync(o.json, JSON.stringify({ mode: 'bench', options: o, rows, match, crypto, notes }, null, 2))
+  if (o.json !== undefined) writeFileSync(o.json, JSON.stringify({ mode: 'bench', options: o, rows, match, validation, ai, crypto, notes }, null, 2))
   const sellifyRows = targets.filter((t) => t.kind === 'sellify')
   return rows.every((r) => r.over_grants === 0) && sellifyRows.every((t) => t.verdict?.mismatches === 0)
 }

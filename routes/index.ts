@@ -5,6 +5,7 @@ import accounts from './accounts/index.js'
 import keys from './keys/index.js'
 import products from './products/index.js'
 import knowledge from './knowledge/index.js'
+import validate from './validate/index.js'
 import metrics from './metrics/index.js'
 import audit from './audit/index.js'
 import encryption from './encryption/index.js'
@@ -17,6 +18,7 @@ const routes: FastifyPluginAsync = async function routes (fastify) {
   await fastify.register(keys, { prefix: '/api/v1/keys' })
   await fastify.register(products, { prefix: '/api/v1/products' })
   await fastify.register(knowledge, { prefix: '/api/v1/knowledge' })
+  await fastify.register(validate, { prefix: '/api/v1/validate' })
   await fastify.register(audit, { prefix: '/api/v1/audit' })
   await fastify.register(encryption, { prefix: '/api/v1/encryption' })
   await fastify.register(metrics)

@@ -4,6 +4,7 @@ import { DelaysSchema, LimitsSchema } from '../accounts/schema.js'
 import { WEEK_DAYS, type AccountConfig, type WeekStart } from '../accounts/types.js'
 import { ConfigError } from '../shared/errors.js'
 import { isValidTimeZone, parseResetTime } from '../periods/periods.js'
+import { AI_PROVIDERS } from '../ai/types.js'
 
 export const DEV_API_KEY = 'dev-api-key-change-in-production'
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -45,7 +46,15 @@ export const ConfigSchema = Type.Object({
   scheduler: Type.Boolean(),
   /** Audit records older than this many days are removed by a daily job; unset: kept for ever. */
   auditRetentionDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 36500 })),
-  metricsPublic: Type.Boolean()
+  metricsPublic: Type.Boolean(),
+  /** The AI provider of every account; its key is not here (readAiApiKey), so this config can be logged. */
+  ai: Type.Object({
+    provider: Type.Union(AI_PROVIDERS.map((p) => Type.Literal(p))),
+    baseUrl: Type.Optional(Type.String({ minLength: 1 })),
+    model: Type.Optional(Type.String({ minLength: 1 })),
+    // Ten minutes at most: the SDKs' own default, and far below what a timer can hold.
+    timeoutMs: Type.Integer({ minimum: 1, maximum: 600_000, errorMessage: 'must be a whole number of milliseconds from 1 to 600000' })
+  })
 })
 export type Config = Static<typeof ConfigSchema>
 
@@ -86,7 +95,11 @@ const SETTINGS: Array<{ env: string, path: string, kind: Kind, fallback?: unknow
   { env: 'SELLIFY_RATE_LIMIT_WINDOW', path: 'rateLimit.timeWindow', kind: 'string', fallback: '1 minute' },
   { env: 'SELLIFY_SCHEDULER', path: 'scheduler', kind: 'bool', fallback: true },
   { env: 'SELLIFY_AUDIT_RETENTION_DAYS', path: 'auditRetentionDays', kind: 'int' },
-  { env: 'SELLIFY_METRICS_PUBLIC', path: 'metricsPublic', kind: 'bool', fallback: true }
+  { env: 'SELLIFY_METRICS_PUBLIC', path: 'metricsPublic', kind: 'bool', fallback: true },
+  { env: 'SELLIFY_AI_PROVIDER', path: 'ai.provider', kind: 'string', fallback: 'none' },
+  { env: 'SELLIFY_AI_BASE_URL', path: 'ai.baseUrl', kind: 'string' },
+  { env: 'SELLIFY_AI_MODEL', path: 'ai.model', kind: 'string' },
+  { env: 'SELLIFY_AI_TIMEOUT_MS', path: 'ai.timeoutMs', kind: 'int', fallback: 8000 }
 ]
 
 function get (obj: unknown, path: string): unknown {
@@ -161,7 +174,36 @@ export function loadConfig (options: ConfigOptions = {}, env: Env = process.env)
   const config = raw as Config
   checkAccountDefaults(config.defaults)
   if (config.store.databaseUrl !== undefined) checkDatabaseUrl(config.store.databaseUrl)
+  checkAi(config.ai, readAiApiKey(env) !== undefined)
   return config
+}
+
+/**
+ * SELLIFY_AI_API_KEY, read where the environment is read and kept out of Config: it is never logged, never
+ * answered. An empty value is no key.
+ */
+export function readAiApiKey (env: Env = process.env): string | undefined {
+  const key = env.SELLIFY_AI_API_KEY?.trim()
+  return key === undefined || key === '' ? undefined : key
+}
+
+/** Provider settings that cannot work refuse the start. The base URL is never quoted: it may hold credentials. */
+function checkAi (ai: Config['ai'], hasKey: boolean): void {
+  if (ai.baseUrl !== undefined) {
+    let protocol: string
+    try {
+      protocol = new URL(ai.baseUrl).protocol
+    } catch {
+      throw new ConfigError('SELLIFY_AI_BASE_URL', 'is not a URL; expected e.g. http://127.0.0.1:11434/v1')
+    }
+    if (protocol !== 'http:' && protocol !== 'https:') throw new ConfigError('SELLIFY_AI_BASE_URL', `must be an http:// or https:// URL, not ${protocol}//…`)
+  }
+  if (ai.provider === 'none') return
+  if (ai.model === undefined) throw new ConfigError('SELLIFY_AI_MODEL', `is required when SELLIFY_AI_PROVIDER is ${ai.provider}`)
+  // The provider's own API answers 401 to every call without a key; a local server (SELLIFY_AI_BASE_URL) may need none.
+  if (ai.baseUrl === undefined && !hasKey) {
+    throw new ConfigError('SELLIFY_AI_API_KEY', `is required when SELLIFY_AI_PROVIDER is ${ai.provider} without SELLIFY_AI_BASE_URL`)
+  }
 }
 
 const PG_PROTOCOLS = ['postgres:', 'postgresql:', 'socket:']

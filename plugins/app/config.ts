@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
-import { loadConfig, type Config, type ConfigOptions } from '../../lib/config/config.js'
+import { loadConfig, readAiApiKey, type Config, type ConfigOptions } from '../../lib/config/config.js'
+import { aiSettings, type AiSettings } from '../../lib/ai/types.js'
 import { parseKeyring, type Keyring } from '../../lib/crypto/keys.js'
 import type { Clock, Random } from '../../lib/shared/clock.js'
 
@@ -24,6 +25,8 @@ export interface SellifyRuntime extends Config {
    * material, so this config can be logged or serialised. The encryption-keys plugin completes it.
    */
   encryptionKeys: { keyring: Keyring, variable: 'SELLIFY_ENCRYPTION_KEY' | 'SELLIFY_ENCRYPTION_KEYS' } | null
+  /** The AI settings with SELLIFY_AI_API_KEY as a non-enumerable `apiKey`: no log or serialisation of this config shows it. */
+  ai: AiSettings
 }
 
 /**
@@ -53,7 +56,8 @@ export default fp(async function config (fastify, opts: SellifyOptions) {
       random: random ?? Math.random,
       encryptionKeys: keyring === null
         ? null
-        : { keyring, variable: (source.SELLIFY_ENCRYPTION_KEYS?.trim() ?? '') === '' ? 'SELLIFY_ENCRYPTION_KEY' : 'SELLIFY_ENCRYPTION_KEYS' }
+        : { keyring, variable: (source.SELLIFY_ENCRYPTION_KEYS?.trim() ?? '') === '' ? 'SELLIFY_ENCRYPTION_KEY' : 'SELLIFY_ENCRYPTION_KEYS' },
+      ai: aiSettings(resolved.ai, readAiApiKey(source))
     }
   }
   // Through the host's logger: an embedding app would otherwise never hear of it (the standalone server

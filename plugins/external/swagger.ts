@@ -29,6 +29,9 @@ export default fp(async function swaggerSetup (fastify) {
         { name: 'quota', description: 'Send quotas, pacing and resets' },
         { name: 'accounts', description: 'WhatsApp accounts and their limits' },
         { name: 'keys', description: 'API keys (admin)' },
+        { name: 'audit', description: 'The tamper-evident record of every change and decision' },
+        { name: 'encryption', description: 'Master keys and their rotation (admin)' },
+        { name: 'validation', description: 'Checks of a text before it is sent' },
         { name: 'metrics', description: 'Prometheus metrics' }
       ]
     }

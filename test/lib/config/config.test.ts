@@ -1,5 +1,5 @@
 import t from 'tap'
-import { DEV_API_KEY, loadConfig } from '../../../lib/config/config.js'
+import { DEV_API_KEY, loadConfig, readAiApiKey } from '../../../lib/config/config.js'
 import { ConfigError } from '../../../lib/shared/errors.js'
 
 t.test('the README\'s configuration defaults with an empty environment', async (t) => {
@@ -113,4 +113,42 @@ t.test('production key errors name where the key came from, and both places when
   t.throws(() => loadConfig({}, prod), /^SELLIFY_API_KEY: is required when NODE_ENV=production .*`apiKey` option/)
   t.throws(() => loadConfig({ apiKey: DEV_API_KEY }, prod), /^apiKey option: must not be the built-in dev key/)
   t.throws(() => loadConfig({ apiKey: 'short' }, { ...prod, SELLIFY_API_KEY: 'x'.repeat(40) }), /^apiKey option: must be at least 32/, 'the option wins, and is named')
+})
+
+t.test('the AI settings: none by default, read from the environment, the key kept out of the config', async (t) => {
+  t.same(loadConfig({}, {}).ai, { provider: 'none', timeoutMs: 8000 })
+  const key = 'sk-config-test-0123456789'
+  const c = loadConfig({}, { SELLIFY_AI_PROVIDER: 'openai', SELLIFY_AI_BASE_URL: 'http://127.0.0.1:11434/v1', SELLIFY_AI_MODEL: 'llama3.2', SELLIFY_AI_API_KEY: key, SELLIFY_AI_TIMEOUT_MS: '3000' })
+  t.same(c.ai, { provider: 'openai', baseUrl: 'http://127.0.0.1:11434/v1', model: 'llama3.2', timeoutMs: 3000 })
+  t.notOk(JSON.stringify(c).includes(key))
+  t.equal(readAiApiKey({ SELLIFY_AI_API_KEY: ` ${key} ` }), key)
+  t.equal(readAiApiKey({ SELLIFY_AI_API_KEY: '' }), undefined)
+  // A local server needs no key; the provider's own API does.
+  t.equal(loadConfig({}, { SELLIFY_AI_PROVIDER: 'anthropic', SELLIFY_AI_MODEL: 'claude-x', SELLIFY_AI_API_KEY: key }).ai.provider, 'anthropic')
+  t.equal(loadConfig({}, { SELLIFY_AI_PROVIDER: 'openai', SELLIFY_AI_MODEL: 'm', SELLIFY_AI_BASE_URL: 'https://api.groq.com/openai/v1' }).ai.model, 'm')
+})
+
+t.test('AI settings that cannot work refuse the start, naming the variable', async (t) => {
+  const cases: Array<[Record<string, string>, string, RegExp]> = [
+    [{ SELLIFY_AI_PROVIDER: 'gemini' }, 'SELLIFY_AI_PROVIDER', /must be one of none, openai, anthropic/],
+    [{ SELLIFY_AI_PROVIDER: 'openai', SELLIFY_AI_BASE_URL: 'http://127.0.0.1:11434/v1' }, 'SELLIFY_AI_MODEL', /required when SELLIFY_AI_PROVIDER is openai/],
+    [{ SELLIFY_AI_PROVIDER: 'anthropic', SELLIFY_AI_API_KEY: 'k' }, 'SELLIFY_AI_MODEL', /required when SELLIFY_AI_PROVIDER is anthropic/],
+    [{ SELLIFY_AI_PROVIDER: 'openai', SELLIFY_AI_MODEL: 'm', SELLIFY_AI_BASE_URL: 'ftp://models.example/v1' }, 'SELLIFY_AI_BASE_URL', /http:\/\/ or https:\/\//],
+    [{ SELLIFY_AI_PROVIDER: 'openai', SELLIFY_AI_MODEL: 'm', SELLIFY_AI_BASE_URL: '127.0.0.1:11434' }, 'SELLIFY_AI_BASE_URL', /not a URL/],
+    [{ SELLIFY_AI_PROVIDER: 'openai', SELLIFY_AI_MODEL: 'm', SELLIFY_AI_BASE_URL: 'not a url' }, 'SELLIFY_AI_BASE_URL', /not a URL/],
+    // Checked even while the AI is off: the typo would surface the day it is switched on.
+    [{ SELLIFY_AI_BASE_URL: 'file:///etc/passwd' }, 'SELLIFY_AI_BASE_URL', /http:\/\/ or https:\/\//],
+    [{ SELLIFY_AI_PROVIDER: 'openai', SELLIFY_AI_MODEL: 'gpt-4o-mini' }, 'SELLIFY_AI_API_KEY', /required when SELLIFY_AI_PROVIDER is openai without SELLIFY_AI_BASE_URL/],
+    [{ SELLIFY_AI_PROVIDER: 'anthropic', SELLIFY_AI_MODEL: 'claude-x', SELLIFY_AI_API_KEY: '  ' }, 'SELLIFY_AI_API_KEY', /required/],
+    [{ SELLIFY_AI_TIMEOUT_MS: '0' }, 'SELLIFY_AI_TIMEOUT_MS', /milliseconds from 1 to 600000/],
+    [{ SELLIFY_AI_TIMEOUT_MS: '-5' }, 'SELLIFY_AI_TIMEOUT_MS', /milliseconds from 1 to 600000/],
+    [{ SELLIFY_AI_TIMEOUT_MS: '8s' }, 'SELLIFY_AI_TIMEOUT_MS', /whole number/],
+    [{ SELLIFY_AI_TIMEOUT_MS: '600001' }, 'SELLIFY_AI_TIMEOUT_MS', /milliseconds from 1 to 600000/]
+  ]
+  for (const [env, variable, message] of cases) {
+    t.throws(() => loadConfig({}, env), { name: 'ConfigError', variable, message }, `${JSON.stringify(env)} names ${variable}`)
+  }
+  // A base URL may carry credentials: the refusal does not quote it.
+  const refusal = t.throws(() => loadConfig({}, { SELLIFY_AI_BASE_URL: 'ftp://user:secret@models.example' })) as Error
+  t.notOk(refusal.message.includes('secret'), refusal.message)
 })
