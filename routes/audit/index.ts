@@ -18,7 +18,7 @@ const quotas = (value: JsonObject | number | null | undefined): JsonObject | und
 const audit: FastifyPluginAsyncTypebox = async function auditRoutes (fastify) {
   const service = fastify.sellify.audit
 
-  fastify.get('/', {
+  fastify.get('', {
     config: { access: 'admin' },
     schema: {
       tags,

@@ -8,7 +8,7 @@ const ByKey = Type.Record(Type.String(), Type.Integer({ minimum: 0 }), { descrip
 const encryption: FastifyPluginAsyncTypebox = async function encryptionRoutes (fastify) {
   const service = fastify.sellify.encryption
 
-  fastify.get('/', {
+  fastify.get('', {
     config: { access: 'admin' },
     schema: {
       tags,
