@@ -9,6 +9,7 @@ import validate from './validate/index.js'
 import metrics from './metrics/index.js'
 import audit from './audit/index.js'
 import encryption from './encryption/index.js'
+import conversation from './conversation/index.js'
 
 /** Every route of the service; paths are relative to wherever Sellify is mounted. */
 const routes: FastifyPluginAsync = async function routes (fastify) {
@@ -21,6 +22,7 @@ const routes: FastifyPluginAsync = async function routes (fastify) {
   await fastify.register(validate, { prefix: '/api/v1/validate' })
   await fastify.register(audit, { prefix: '/api/v1/audit' })
   await fastify.register(encryption, { prefix: '/api/v1/encryption' })
+  await fastify.register(conversation, { prefix: '/api/v1/conversation' })
   await fastify.register(metrics)
 }
 

@@ -140,7 +140,7 @@ t.test('OpenAPI: every route documented with the X-API-Key scheme; openapi.json 
     'DELETE /api/v1/keys/{id}', 'GET /api/v1/products', 'GET /api/v1/products/{id}', 'PUT /api/v1/products/{id}',
     'DELETE /api/v1/products/{id}', 'GET /api/v1/knowledge', 'PUT /api/v1/knowledge', 'POST /api/v1/knowledge/match', 'GET /api/v1/audit',
     'GET /api/v1/audit/{id}', 'GET /api/v1/audit/export', 'GET /api/v1/audit/verify', 'POST /api/v1/audit/log', 'GET /api/v1/encryption',
-    'POST /api/v1/encryption/rotate', 'POST /api/v1/validate', 'GET /metrics'
+    'POST /api/v1/encryption/rotate', 'POST /api/v1/validate', 'POST /api/v1/conversation/transition', 'GET /metrics'
   ]
   for (const route of expected) {
     const [method, path] = route.split(' ')

@@ -31,6 +31,7 @@ export default fp(async function swaggerSetup (fastify) {
         { name: 'keys', description: 'API keys (admin)' },
         { name: 'audit', description: 'The tamper-evident record of every change and decision' },
         { name: 'encryption', description: 'Master keys and their rotation (admin)' },
+        { name: 'conversations', description: 'Conversation states and their transitions' },
         { name: 'validation', description: 'Checks of a text before it is sent' },
         { name: 'metrics', description: 'Prometheus metrics' }
       ]

@@ -129,6 +129,7 @@ t.test('route × key matrix (metrics behind the admin key)', async (t) => {
     ['POST', '/api/v1/audit/log', { account: 'acme', incoming_message: 'bonjour' }, '/api/v1/audit/log', 403, 201, 201],
     ['GET', '/api/v1/encryption', undefined, '/api/v1/encryption/', 403, 403, 200],
     ['POST', '/api/v1/encryption/rotate', undefined, '/api/v1/encryption/rotate', 403, 403, 200],
+    ['POST', '/api/v1/conversation/transition', { current_state: 'Discovery', event: 'Freeze' }, '/api/v1/conversation/transition', 200, 200, 200],
     ['POST', '/api/v1/validate', { text: 'Bonjour', account: 'acme' }, '/api/v1/validate', 403, 200, 200],
     ['GET', '/metrics', undefined, '/metrics', 403, 403, 200]
   ]
