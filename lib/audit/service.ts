@@ -1,6 +1,5 @@
 import type { Clock } from '../shared/clock.js'
 import { BadRequest, defineError } from '../shared/errors.js'
-import { createEvents } from '../shared/events.js'
 import type { Place } from '../crypto/index.js'
 import { dataKeyIdOf } from '../crypto/index.js'
 import { createVerifier, type VerifyResult } from './chain.js'
@@ -45,8 +44,6 @@ export interface AuditListQuery {
   limit: number
 }
 
-export interface AuditEvent { type: AuditType, account: string }
-
 /** The columns of a CSV export, in order. */
 export const EXPORT_COLUMNS = [...AUDIT_FIELDS, 'erased', 'prev_hash', 'hash'] as const
 
@@ -70,7 +67,6 @@ function checkInstant (name: string, value: string | undefined): string | undefi
  */
 export function createAuditService (options: { store: AuditStore, sealer: AuditSealer, ids: IdGenerator, now: Clock }) {
   const { store, sealer, ids, now } = options
-  const events = createEvents<AuditEvent>()
 
   /**
    * The operation that appends a record of `input`, to commit in the plan of the change it records; `when`
@@ -125,7 +121,6 @@ export function createAuditService (options: { store: AuditStore, sealer: AuditS
         const op = await entry(input)
         try {
           await store.commit([op])
-          events.emit({ type: op.entry.type, account: op.entry.account })
           return await this.get(op.entry.id)
         } catch (err) {
           if (attempt > 0 || (err as { code?: string }).code !== DataKeyErased.code) throw err
@@ -204,10 +199,6 @@ export function createAuditService (options: { store: AuditStore, sealer: AuditS
       }
       return removed
     },
-
-    /** Told by the store's commit observer of each record appended (metrics). */
-    appended: (op: AppendAuditOp): void => { events.emit({ type: op.entry.type, account: op.entry.account }) },
-    observe: events.observe
   }
 }
 

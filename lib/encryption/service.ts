@@ -1,6 +1,6 @@
 import type { Clock } from '../shared/clock.js'
 import {
-  blindIndex, blindIndexes, dataKeyIdOf, DecryptionError, decryptUnder, encryptUnder, hasKid, newDataKey, openContact, rewrap, sealContact,
+  blindIndex, blindIndexes, dataKeyIdOf, DecryptionError, decryptUnder, encryptUnder, newDataKey, openContact, rewrap, sealContact,
   unwrapDataKey, wrapDataKey, type DataKey, type Keyring, type Place
 } from '../crypto/index.js'
 import { ACCOUNT_KEY_INDEX, ensureDataKeyOp, eraseDataKeysOp, rewrapDataKeyOp, type DataKeyStore, type EraseDataKeysOp, type StoredDataKey } from './store.js'
@@ -94,9 +94,6 @@ export function createEncryptionService (options: { store: DataKeyStore, keyring
   }
 
   return {
-    keyFor,
-    keyById,
-
     /** Encrypt a text under the data key of (account, contact): the value and the data key id it names. */
     async seal (account: string, contact: string | null, text: string, place: Place): Promise<{ value: string, data_key: string }> {
       const key = await keyFor(account, contact)
@@ -116,9 +113,6 @@ export function createEncryptionService (options: { store: DataKeyStore, keyring
       if (key === null) throw new DecryptionError('data_key')
       return decryptUnder(key, value, place)
     },
-
-    /** Every blind index the contact may be stored under (lookups, erasure). */
-    indexes: (account: string, contact: string): string[] => blindIndexes(keyring, account, contact),
 
     /** The contact's data key ids (their records' lookup), without creating one. */
     async contactKeyIds (account: string, contact: string): Promise<string[]> {
@@ -170,12 +164,6 @@ export function createEncryptionService (options: { store: DataKeyStore, keyring
       }
       ids.clear()
       return { rotated, by_key: await store.dataKeyCounts() }
-    },
-
-    /** Whether every stored data key can be unwrapped with the configured keys: the key ids that cannot. */
-    async missingKids (): Promise<Record<string, number>> {
-      const counts = await store.dataKeyCounts()
-      return Object.fromEntries(Object.entries(counts).filter(([kid, n]) => n > 0 && !hasKid(keyring, kid)))
     }
   }
 }
