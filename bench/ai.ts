@@ -14,6 +14,7 @@ import sellify from '../app.js'
 import { startFakeAi } from '../lib/ai/fake-server.js'
 import { DEFAULT_MAX_CONCURRENT } from '../lib/ai/gateway.js'
 import type { ChatRequest } from '../lib/ai/types.js'
+import { percentile } from './stats.js'
 
 export const HEALTH_P99_TARGET_MS = 20
 const CONVERSATIONS = 200
@@ -44,11 +45,6 @@ export interface AiFigures {
   ai_results: Record<string, number>
   ai_median_ms: number
   ai_p99_ms: number
-}
-
-function percentile (sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]
 }
 
 /** GET /health from `clients` loops until `until()` says stop; the latency of each answer, in ms. */

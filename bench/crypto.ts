@@ -19,6 +19,7 @@ import type { AuditEntry } from '../lib/audit/types.js'
 import { decrypt, decryptUnder, encrypt, encryptUnder, memoryKeyring, newDataKey, type Place } from '../lib/crypto/index.js'
 import { consumeOp, type ConsumeInput, type ConsumeResult } from '../lib/quota/store.js'
 import { createStore, type Store } from '../lib/store/index.js'
+import { percentile } from './stats.js'
 
 /** The audit record may cost the SQLite consume at most 10 % of its throughput. */
 export const AUDIT_RATIO_TARGET = 0.9
@@ -58,10 +59,6 @@ export interface CryptoFigures {
   ratio: number
   in_flight: number
   accounts: number
-}
-
-function percentile (sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]
 }
 
 function median (values: number[]): number {

@@ -7,6 +7,7 @@ import autocannon from 'autocannon'
 import http from 'node:http'
 import { performance } from 'node:perf_hooks'
 import { TIGHT_PREFIX } from './constants.js'
+import { percentile } from './stats.js'
 
 /** The accounts of one target and what the bench saw them granted. */
 export class Ledger {
@@ -137,11 +138,6 @@ export interface Paced {
   errors: number
   /** The rate actually offered (requests sent over the time it took to send them). */
   offered: number
-}
-
-function percentile (sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]
 }
 
 /**

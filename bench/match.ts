@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
 import { compileKnowledge } from '../lib/knowledge/matcher.js'
 import type { KnowledgeBase, Product } from '../lib/knowledge/types.js'
+import { percentile } from './stats.js'
 
 export const ANALYSE_TARGET_MS = 0.2
 export const COMPILE_TARGET_MS = 50
@@ -67,10 +68,6 @@ export function sampleMessage (kb: KnowledgeBase): string {
     "Je voudrais savoir s'il est possible de me faire livrer à Dakar avant la fin de la semaine, et quel serait le délai de livraison. " +
     "J'aimerais aussi connaître les conditions de paiement, si on peut payer à la livraison ou seulement par mobile money. Merci beaucoup et bonne journée à toute l'équipe !"
   return (base + ' '.repeat(500)).slice(0, 500)
-}
-
-function percentile (sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]
 }
 
 export interface MatchFigures {

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url'
 import type { KnowledgeBase } from '../lib/knowledge/types.js'
 import { compileValidator, type ValidationSettings } from '../lib/validation/rules.js'
 import { generatedKnowledge } from './match.js'
+import { percentile } from './stats.js'
 
 export const VALIDATE_TARGET_MS = 0.2
 export const VALIDATOR_COMPILE_TARGET_MS = 100
@@ -37,10 +38,6 @@ export function sampleReply (kb: KnowledgeBase): string {
     'Pour commander, envoyez votre nom, votre adresse et la quantité souhaitée ; le paiement se fait à la livraison. ' +
     'Nous pouvons vous aider au +221 77 123 45 67, en toute confiance. À très bientôt chez Boutique, et merci pour votre fidélité !'
   return (base + ' Merci encore.'.repeat(40)).slice(0, 500)
-}
-
-function percentile (sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]
 }
 
 export interface ValidateFigures {
