@@ -58,6 +58,8 @@ interface Wording {
   bot: string
   noMessage: string
   ask: string
+  /** What a rejected reply is answered with, naming what broke the rules. */
+  reask: (violations: string) => string
 }
 
 const WORDING: Record<Language, Wording> = {
@@ -92,7 +94,8 @@ const WORDING: Record<Language, Wording> = {
     customer: 'Client',
     bot: 'Vous',
     noMessage: '(Aucun message pour l\'instant.)',
-    ask: 'Écrivez maintenant votre prochain message au client.'
+    ask: 'Écrivez maintenant votre prochain message au client.',
+    reask: (list) => `Ta réponse ne respecte pas les règles (${list}). Réécris-la en respectant toutes les règles, sans rien ajouter d'autre.`
   },
   en: {
     intro: (b) => `You write the WhatsApp messages of ${b} to its customers.`,
@@ -125,7 +128,8 @@ const WORDING: Record<Language, Wording> = {
     customer: 'Customer',
     bot: 'You',
     noMessage: '(No messages yet.)',
-    ask: 'Now write your next message to the customer.'
+    ask: 'Now write your next message to the customer.',
+    reask: (list) => `Your reply breaks the rules (${list}). Rewrite it following every rule, adding nothing else.`
   },
   es: {
     intro: (b) => `Usted escribe los mensajes de WhatsApp de ${b} a sus clientes.`,
@@ -158,7 +162,8 @@ const WORDING: Record<Language, Wording> = {
     customer: 'Cliente',
     bot: 'Usted',
     noMessage: '(Todavía no hay mensajes.)',
-    ask: 'Escriba ahora su próximo mensaje al cliente.'
+    ask: 'Escriba ahora su próximo mensaje al cliente.',
+    reask: (list) => `Tu respuesta no respeta las reglas (${list}). Reescríbela respetando todas las reglas, sin añadir nada más.`
   },
   pt: {
     intro: (b) => `Você escreve as mensagens de WhatsApp de ${b} para os seus clientes.`,
@@ -191,7 +196,8 @@ const WORDING: Record<Language, Wording> = {
     customer: 'Cliente',
     bot: 'Você',
     noMessage: '(Ainda não há mensagens.)',
-    ask: 'Escreva agora a sua próxima mensagem ao cliente.'
+    ask: 'Escreva agora a sua próxima mensagem ao cliente.',
+    reask: (list) => `A sua resposta não respeita as regras (${list}). Reescreva-a respeitando todas as regras, sem acrescentar mais nada.`
   }
 }
 
@@ -280,4 +286,9 @@ export function buildPrompt (input: PromptInput): Prompt {
  */
 export function chatRequest (prompt: Prompt, settings: { temperature: number, max_length: number }): ChatRequest {
   return { system: prompt.system, messages: prompt.messages, temperature: settings.temperature, max_tokens: settings.max_length }
+}
+
+/** The re-ask of a rejected reply in the prompt's language, naming each violated rule and what broke it. */
+export function reaskText (language: Language, violations: ReadonlyArray<{ rule: string, detail: string }>): string {
+  return WORDING[language].reask(violations.map((v) => `${v.rule}: ${v.detail}`).join('; '))
 }

@@ -86,15 +86,4 @@ export async function writeReply (input: ReplyInput): Promise<Reply> {
   }
 }
 
-const REASK: Record<string, (list: string) => string> = {
-  fr: (list) => `Ta réponse ne respecte pas les règles (${list}). Réécris-la en respectant toutes les règles, sans rien ajouter d'autre.`,
-  en: (list) => `Your reply breaks the rules (${list}). Rewrite it following every rule, adding nothing else.`,
-  es: (list) => `Tu respuesta no respeta las reglas (${list}). Reescríbela respetando todas las reglas, sin añadir nada más.`,
-  pt: (list) => `A sua resposta não respeita as regras (${list}). Reescreva-a respeitando todas as regras, sem acrescentar mais nada.`
-}
-
-/** The re-ask of a language: names each violated rule and what broke it. */
-export function reaskText (language: string, violations: readonly Violation[]): string {
-  const list = violations.map((v) => `${v.rule}: ${v.detail}`).join('; ')
-  return (REASK[language] ?? REASK.en)(list)
-}
+export { reaskText } from './prompt.js'
