@@ -19,6 +19,8 @@ import keys from './plugins/engines/keys.js'
 import knowledge from './plugins/engines/knowledge.js'
 import validation from './plugins/engines/validation.js'
 import ai from './plugins/engines/ai.js'
+import conversations from './plugins/engines/conversations.js'
+import decisions from './plugins/engines/decisions.js'
 import routes from './routes/index.js'
 
 export type { SellifyOptions, SellifyEngines } from './plugins/app/config.js'
@@ -40,6 +42,8 @@ export type * from './plugins/engines/keys.js'
 export type * from './plugins/engines/knowledge.js'
 export type * from './plugins/engines/validation.js'
 export type * from './plugins/engines/ai.js'
+export type * from './plugins/engines/conversations.js'
+export type * from './plugins/engines/decisions.js'
 
 /**
  * Everything that answers HTTP lives in one encapsulated scope: its error handler, JSON-only parsers,
@@ -76,6 +80,8 @@ async function sellify (fastify: FastifyInstance, opts: SellifyOptions): Promise
   await fastify.register(knowledge)
   await fastify.register(validation)
   await fastify.register(ai)
+  await fastify.register(conversations)
+  await fastify.register(decisions)
   await fastify.register(sellifyScope, { prefix: opts.prefix ?? '' })
 }
 

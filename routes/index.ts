@@ -10,6 +10,9 @@ import metrics from './metrics/index.js'
 import audit from './audit/index.js'
 import encryption from './encryption/index.js'
 import conversation from './conversation/index.js'
+import decision from './decision/index.js'
+import conversations from './conversations/index.js'
+import messages from './messages/index.js'
 
 /** Every route of the service; paths are relative to wherever Sellify is mounted. */
 const routes: FastifyPluginAsync = async function routes (fastify) {
@@ -23,6 +26,9 @@ const routes: FastifyPluginAsync = async function routes (fastify) {
   await fastify.register(audit, { prefix: '/api/v1/audit' })
   await fastify.register(encryption, { prefix: '/api/v1/encryption' })
   await fastify.register(conversation, { prefix: '/api/v1/conversation' })
+  await fastify.register(decision, { prefix: '/api/v1/decision' })
+  await fastify.register(conversations, { prefix: '/api/v1/conversations' })
+  await fastify.register(messages, { prefix: '/api/v1/messages' })
   await fastify.register(metrics)
 }
 

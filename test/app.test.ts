@@ -140,7 +140,11 @@ t.test('OpenAPI: every route documented with the X-API-Key scheme; openapi.json 
     'DELETE /api/v1/keys/{id}', 'GET /api/v1/products', 'GET /api/v1/products/{id}', 'PUT /api/v1/products/{id}',
     'DELETE /api/v1/products/{id}', 'GET /api/v1/knowledge', 'PUT /api/v1/knowledge', 'POST /api/v1/knowledge/match', 'GET /api/v1/audit',
     'GET /api/v1/audit/{id}', 'GET /api/v1/audit/export', 'GET /api/v1/audit/verify', 'POST /api/v1/audit/log', 'GET /api/v1/encryption',
-    'POST /api/v1/encryption/rotate', 'POST /api/v1/validate', 'POST /api/v1/conversation/transition', 'GET /metrics'
+    'POST /api/v1/encryption/rotate', 'POST /api/v1/validate', 'POST /api/v1/conversation/transition', 'POST /api/v1/decision',
+    'POST /api/v1/messages/incoming', 'POST /api/v1/messages/outgoing', 'POST /api/v1/messages/{decision_id}/sent',
+    'POST /api/v1/messages/{decision_id}/failed', 'GET /api/v1/conversations', 'GET /api/v1/conversations/{contact}',
+    'POST /api/v1/conversations/{contact}/pause', 'POST /api/v1/conversations/{contact}/resume', 'POST /api/v1/conversations/{contact}/freeze',
+    'DELETE /api/v1/conversations/{contact}', 'GET /metrics'
   ]
   for (const route of expected) {
     const [method, path] = route.split(' ')

@@ -1,6 +1,7 @@
 import type { Clock } from '../shared/clock.js'
 import { BadRequest, defineError } from '../shared/errors.js'
 import type { Place } from '../crypto/index.js'
+import type { ContactKey } from '../encryption/service.js'
 import { dataKeyIdOf } from '../crypto/index.js'
 import { createVerifier, type VerifyResult } from './chain.js'
 import { csvLines, ndjsonLines } from './export.js'
@@ -87,6 +88,24 @@ export function createAuditService (options: { store: AuditStore, sealer: AuditS
     return appendAuditOp(record as unknown as AuditEntry, dataKey, when)
   }
 
+  /**
+   * The same operation built synchronously with a contact's data key in hand (inside a plan's `plan.then`):
+   * every text of the record is under that one key.
+   */
+  function entryUnder (key: ContactKey, input: AuditInput): AppendAuditOp {
+    const id = ids()
+    const { actor = 'system', ...fields } = input
+    const record: Record<string, unknown> = { ...fields, id, timestamp: now().toISOString(), actor }
+    let sealed = false
+    for (const field of ENCRYPTED_FIELDS) {
+      const text = input[field]
+      if (text === undefined || text === null) continue
+      record[field] = key.seal(text, place(id, field))
+      sealed = true
+    }
+    return appendAuditOp(record as unknown as AuditEntry, sealed ? key.id : null)
+  }
+
   /** Decrypts a stored record's texts; `erased` when its data key is gone. A tampered text throws. */
   async function view (stored: StoredAudit): Promise<AuditView> {
     const { seq: _seq, ...record } = stored
@@ -114,6 +133,7 @@ export function createAuditService (options: { store: AuditStore, sealer: AuditS
 
   return {
     entry,
+    entryUnder,
 
     /** Append one record on its own (the `client.log` route); a data key erased meanwhile is created anew once. */
     async record (input: AuditInput): Promise<AuditView> {

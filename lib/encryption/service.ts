@@ -20,6 +20,17 @@ export interface EncryptionStatus {
   by_key: Record<string, number>
 }
 
+/**
+ * A contact's data key in hand, for writers that must encrypt inside a transaction (a decision's plan): `seal`
+ * and `open` need nothing from the store. Fetched before the plan is committed.
+ */
+export interface ContactKey {
+  /** The data key id: what the contact's rows are keyed by. */
+  readonly id: string
+  seal: (text: string, place: Place) => string
+  open: (value: string, place: Place) => string
+}
+
 export interface RotationResult {
   rotated: number
   by_key: Record<string, number>
@@ -98,6 +109,30 @@ export function createEncryptionService (options: { store: DataKeyStore, keyring
     async seal (account: string, contact: string | null, text: string, place: Place): Promise<{ value: string, data_key: string }> {
       const key = await keyFor(account, contact)
       return { value: encryptUnder(key, text, place), data_key: key.id }
+    },
+
+    /**
+     * A keyed hash of a value that identifies a customer indirectly (a gateway's message id: the Cloud API's
+     * embed the phone number), to look it up by without storing it. Under the current master key.
+     */
+    lookupKey (account: string, value: string): string {
+      return blindIndex(keyring, account, `\u0000lookup:${value}`)
+    },
+
+    /** The data key with this id as a handle (null when it was erased): to write more under a contact's key. */
+    async keyHandle (id: string): Promise<ContactKey | null> {
+      const key = await keyById(id)
+      return key === null ? null : { id: key.id, seal: (text, place) => encryptUnder(key, text, place), open: (value, place) => decryptUnder(key, value, place) }
+    },
+
+    /** The data key of (account, contact), created on first use, as a handle that encrypts without the store. */
+    async contactKey (account: string, contact: string): Promise<ContactKey> {
+      const key = await keyFor(account, contact)
+      return {
+        id: key.id,
+        seal: (text, place) => encryptUnder(key, text, place),
+        open: (value, place) => decryptUnder(key, value, place)
+      }
     },
 
     /** The text of a value under a data key; null when that key was erased. A tampered value throws. */

@@ -214,6 +214,8 @@ export interface CompileOptions {
 
 export interface CompiledKnowledge {
   readonly version: number
+  /** The knowledge base it was compiled from (never changed: a change compiles a new one). */
+  readonly knowledge: KnowledgeBase
   analyse (text: string): Analysis
   /** The forbidden words and phrases (the language's, then the account's) found in a text, each once. */
   forbidden (text: string): string[]
@@ -337,5 +339,5 @@ export function compileKnowledge (kb: KnowledgeBase, version: number, options: C
     return { event, products: matched, objection, faq, alert }
   }
 
-  return { version, analyse, forbidden: (text: string) => forbidden.find(text) }
+  return { version, knowledge: kb, analyse, forbidden: (text: string) => forbidden.find(text) }
 }

@@ -212,6 +212,11 @@ export function createQuotaService (options: QuotaServiceOptions) {
       const p = periodsAt(now(), account)
       return snapshotOf(account.id, p, await store.getUsage(account.id, p.day, p.week))
     },
+    /** A consume or record another engine made in its own plan (a decision), told to the same observers once committed. */
+    report (account: string, p: Periods, usage: UsagePair, consume: ConsumeEvent | null): void {
+      if (consume !== null) events.emit(consume)
+      usageEvents.emit(snapshotOf(account, p, usage))
+    },
     /** Be told of every consume decision (metrics). */
     observe: events.observe,
     /** Be told of an account's counters after every consume and record (metrics' usage gauges). */

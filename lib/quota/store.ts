@@ -42,6 +42,26 @@ export interface ConsumeOp extends WriteOp<'quota.consume', ConsumeResult> {
 
 export const consumeOp = (input: ConsumeInput): ConsumeOp => ({ op: 'quota.consume', input })
 
+/**
+ * Give back what a consume counted (a send that failed): the rows of `periods` (the day and week keys it was
+ * counted under that are still current) lowered, never below 0.
+ */
+export interface ReleaseInput {
+  account: string
+  periods: readonly string[]
+  kind: Kind
+  count: number
+}
+
+/** The number of rows lowered. */
+export interface ReleaseOp extends WriteOp<'quota.release', number> {
+  readonly input: ReleaseInput
+}
+
+export const releaseOp = (input: ReleaseInput): ReleaseOp => ({ op: 'quota.release', input })
+
+export type QuotaOp = ConsumeOp | ReleaseOp
+
 export interface QuotaReads {
   getUsage: (account: string, day: string, week: string) => Promise<UsagePair>
   /** Day rows of the account with from <= day <= to, ascending; days without a row are absent. */

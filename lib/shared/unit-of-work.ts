@@ -18,6 +18,19 @@ export interface WriteOp<Name extends string = string, Result = unknown> {
   readonly __result?: Result
 }
 
+/**
+ * The rest of a plan that depends on what its first operations answered (a decision's messages and record
+ * depend on whether its consume was granted): `build` is called inside the transaction with the results so
+ * far, and the operations it gives are applied there and then, in the same transaction. It must not wait
+ * for anything: it only builds data (what it needs, a data key say, is fetched before the plan is
+ * committed). Its result is the list of their results; a throw undoes the whole plan.
+ */
+export interface ThenOp<O extends WriteOp = WriteOp> extends WriteOp<'plan.then', unknown[]> {
+  readonly build: (results: readonly unknown[]) => readonly O[]
+}
+
+export const thenOp = <O extends WriteOp>(build: (results: readonly unknown[]) => readonly O[]): ThenOp<O> => ({ op: 'plan.then', build })
+
 export type ResultOf<O> = O extends WriteOp<string, infer R> ? R : never
 
 /** One result per operation of the plan, in order. */

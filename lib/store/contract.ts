@@ -7,12 +7,16 @@ import type { AuditOp, AuditReads } from '../audit/store.js'
 import type { DataKeyOp, DataKeyReads } from '../encryption/store.js'
 import type { KeyOp, KeyReads } from '../keys/store.js'
 import type { KnowledgeOp, KnowledgeReads } from '../knowledge/store.js'
-import type { ConsumeOp, QuotaReads } from '../quota/store.js'
+import type { ConversationOp, ConversationReads } from '../conversations/store.js'
+import type { DecisionOp, DecisionReads } from '../decisions/store.js'
+import type { ConsumeOp, QuotaReads, ReleaseOp } from '../quota/store.js'
 import type { RecordResetOp, ResetReads } from '../resets/store.js'
-import type { UnitOfWork } from '../shared/unit-of-work.js'
+import type { ThenOp, UnitOfWork } from '../shared/unit-of-work.js'
 
 /** Every write operation a store applies. */
-export type StoreOp = AccountOp | ConsumeOp | RecordResetOp | KeyOp | KnowledgeOp | DataKeyOp | AuditOp
+export type StoreOp = AccountOp | ConsumeOp | ReleaseOp | RecordResetOp | KeyOp | KnowledgeOp | DataKeyOp | AuditOp | ConversationOp | DecisionOp | StoreThenOp
+/** The rest of a plan, built from the results before it: any operations, a `plan.then` among them. */
+export interface StoreThenOp extends ThenOp<StoreOp> {}
 export type OpName = StoreOp['op']
 export type OpOf<K extends OpName> = Extract<StoreOp, { op: K }>
 
@@ -29,9 +33,10 @@ export interface Lifecycle {
  * What a store does. `commit` is durable when its promise resolves (committed, on disk) and atomic: a plan
  * happens whole or not at all. Errors reject the promise; callers fail closed.
  */
-export type Store = Lifecycle & AccountReads & QuotaReads & ResetReads & KeyReads & KnowledgeReads & DataKeyReads & AuditReads & UnitOfWork<StoreOp>
+export type Store = Lifecycle & AccountReads & QuotaReads & ResetReads & KeyReads & KnowledgeReads & DataKeyReads & AuditReads &
+  ConversationReads & DecisionReads & UnitOfWork<StoreOp>
 
-export type { AccountOp, AuditOp, ConsumeOp, DataKeyOp, KeyOp, KnowledgeOp, RecordResetOp }
+export type { AccountOp, AuditOp, ConsumeOp, ConversationOp, DataKeyOp, DecisionOp, KeyOp, KnowledgeOp, RecordResetOp, ReleaseOp }
 export type { ConsumeInput, ConsumeResult } from '../quota/store.js'
 export type { ResetInput, ResetQuery } from '../resets/store.js'
 export type { NewApiKey, StoredApiKey } from '../keys/store.js'

@@ -31,7 +31,8 @@ export default fp(async function swaggerSetup (fastify) {
         { name: 'keys', description: 'API keys (admin)' },
         { name: 'audit', description: 'The tamper-evident record of every change and decision' },
         { name: 'encryption', description: 'Master keys and their rotation (admin)' },
-        { name: 'conversations', description: 'Conversation states and their transitions' },
+        { name: 'decisions', description: 'One call per incoming message: what to send, when and to whom; the reports after the send' },
+        { name: 'conversations', description: 'Each contact\'s conversation: state, messages, pause, freeze and erasure' },
         { name: 'validation', description: 'Checks of a text before it is sent' },
         { name: 'metrics', description: 'Prometheus metrics' }
       ]

@@ -3,8 +3,8 @@ import type { FastifyRequest } from 'fastify'
 import { actorOf, scopedAccount } from '../../lib/keys/policy.js'
 import { AUTH_ERRORS, BODY_ERRORS, errorResponses } from '../common/schema.js'
 import {
-  AccountQuerySchema, CheckSchema, ConsumeSchema, HistoryQuerySchema, HistorySchema, RecordSchema, ResetBodySchema,
-  ResetResultSchema, ResetsQuerySchema, ResetsSchema, SendBodySchema, StatusSchema, type SendBody
+  AccountQuerySchema, CheckSchema, ConsumeSchema, HistoryQuerySchema, HistorySchema, RecordBodySchema, RecordSchema, ResetBodySchema,
+  ResetResultSchema, ResetsQuerySchema, ResetsSchema, SendBodySchema, StatusSchema, type RecordBody, type SendBody
 } from './schema.js'
 
 const tags = ['quota']
@@ -53,11 +53,15 @@ const quota: FastifyPluginAsyncTypebox = async function quotaRoutes (fastify) {
   fastify.post('/record', {
     schema: {
       tags,
-      summary: 'Count a send that already happened, even past the limit',
-      body: SendBodySchema,
+      summary: 'Count a send that already happened, even past the limit; no body: one text message (the original\'s call)',
+      body: RecordBodySchema,
       response: { 200: RecordSchema, ...errorResponses(404, 503, ...BODY_ERRORS, ...AUTH_ERRORS) }
     }
-  }, async (request) => await service.record(sendRequest(request, request.body)))
+  }, async (request) => {
+    // No body at all reaches here as null or undefined (http-contract lets it through: every field is optional).
+    const body: RecordBody | null | undefined = request.body
+    return await service.record(sendRequest(request, { message_type: body?.message_type ?? 'text', count: body?.count ?? 1, account: body?.account }))
+  })
 
   for (const type of ['daily', 'weekly'] as const) {
     fastify.post(`/reset/${type}`, {

@@ -1,3 +1,4 @@
+import { KINDS } from '../../lib/quota/types.js'
 import { RESET_SOURCES, RESET_TYPES } from '../../lib/resets/types.js'
 import { Type, type Static } from '@sinclair/typebox'
 import { AccountIdSchema, IsoTimestampSchema, LimitNameSchema, LimitsSchema, MessageTypeSchema, Nullable, StringEnum, UsageSchema } from '../common/schema.js'
@@ -12,6 +13,17 @@ export const SendBodySchema = Type.Object({
   count: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 1, description: 'Sends in this call' }))
 }, { additionalProperties: false })
 export type SendBody = Static<typeof SendBodySchema>
+
+/**
+ * `/record`'s body: every field optional, so the original's body-less call counts one text message (§22).
+ * The same fields as a send otherwise; a body that names its `message_type` is counted exactly as before.
+ */
+export const RecordBodySchema = Type.Object({
+  message_type: Type.Optional(StringEnum(KINDS, { default: 'text' })),
+  account: Type.Optional(AccountIdSchema),
+  count: SendBodySchema.properties.count
+}, { additionalProperties: false })
+export type RecordBody = Static<typeof RecordBodySchema>
 
 export const StatusSchema = Type.Object({
   messages_today: Type.Integer(),

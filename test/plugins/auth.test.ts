@@ -131,6 +131,17 @@ t.test('route × key matrix (metrics behind the admin key)', async (t) => {
     ['POST', '/api/v1/encryption/rotate', undefined, '/api/v1/encryption/rotate', 403, 403, 200],
     ['POST', '/api/v1/conversation/transition', { current_state: 'Discovery', event: 'Freeze' }, '/api/v1/conversation/transition', 200, 200, 200],
     ['POST', '/api/v1/validate', { text: 'Bonjour', account: 'acme' }, '/api/v1/validate', 403, 200, 200],
+    ['POST', '/api/v1/decision', { incoming_message: 'bonjour', conversation_state: 'Discovery', quotas_available: true, is_active_hours: true, account: 'acme' }, '/api/v1/decision', 403, 200, 200],
+    ['POST', '/api/v1/messages/incoming', { account: 'acme', contact: '+33600000001', message_id: 'matrix-1', text: 'Bonjour' }, '/api/v1/messages/incoming', 403, 200, 200],
+    ['POST', '/api/v1/messages/dcs_unknown/sent', { account: 'acme' }, '/api/v1/messages/{decision_id}/sent', 403, 404, 404],
+    ['POST', '/api/v1/messages/dcs_unknown/failed', { account: 'acme' }, '/api/v1/messages/{decision_id}/failed', 403, 404, 404],
+    ['POST', '/api/v1/messages/outgoing', { account: 'acme', contact: '+33600000001', text: 'Bonjour, ici Paul' }, '/api/v1/messages/outgoing', 403, 200, 200],
+    ['GET', '/api/v1/conversations?account=acme', undefined, '/api/v1/conversations/', 403, 200, 200],
+    ['GET', '/api/v1/conversations/+33600000001?account=acme', undefined, '/api/v1/conversations/{contact}', 403, 200, 200],
+    ['POST', '/api/v1/conversations/+33600000001/pause', { account: 'acme' }, '/api/v1/conversations/{contact}/pause', 403, 200, 200],
+    ['POST', '/api/v1/conversations/+33600000001/resume', { account: 'acme' }, '/api/v1/conversations/{contact}/resume', 403, 200, 200],
+    ['POST', '/api/v1/conversations/+33600000001/freeze', { account: 'acme' }, '/api/v1/conversations/{contact}/freeze', 403, 200, 200],
+    ['DELETE', '/api/v1/conversations/+33600000001?account=acme', undefined, '/api/v1/conversations/{contact}', 403, 403, 204],
     ['GET', '/metrics', undefined, '/metrics', 403, 403, 200]
   ]
 

@@ -20,8 +20,10 @@ import { WriteHealth } from '../sql/write-health.js'
 import { pendingMigrations } from '../sql/migrate.js'
 import { prepare } from '../sql/plan.js'
 import { closedError, type Row } from '../sql/rows.js'
+import { SellifyError } from '../../shared/errors.js'
 import { postgresAccounts } from './accounts.js'
 import { postgresAudit } from './audit.js'
+import { postgresConversations } from './conversations.js'
 import { postgresDataKeys } from './data-keys.js'
 import { postgresKeys } from './keys.js'
 import { postgresKnowledge } from './knowledge.js'
@@ -132,7 +134,9 @@ export function createPostgresStore (options: PostgresStoreOptions): Store {
       await client.query('COMMIT')
       return result
     } catch (err) {
-      if (err instanceof pg.DatabaseError) {
+      // A refusal of the plan's own (a conversation that changed meanwhile) leaves the connection as sound as a
+      // database error does.
+      if (err instanceof pg.DatabaseError || err instanceof SellifyError) {
         try {
           await client.query('ROLLBACK')
         } catch (rollbackError) {
@@ -161,8 +165,35 @@ export function createPostgresStore (options: PostgresStoreOptions): Store {
   const knowledge = postgresKnowledge(conn)
   const dataKeys = postgresDataKeys(conn)
   const audit = postgresAudit(conn)
+  const conversations = postgresConversations(conn)
   const appliers: PostgresAppliers = {
-    ...accounts.appliers, ...quota.appliers, ...resets.appliers, ...keys.appliers, ...knowledge.appliers, ...dataKeys.appliers, ...audit.appliers
+    ...accounts.appliers,
+    ...quota.appliers,
+    ...resets.appliers,
+    ...keys.appliers,
+    ...knowledge.appliers,
+    ...dataKeys.appliers,
+    ...audit.appliers,
+    ...conversations.appliers,
+    // Applied by applyAll itself, which has the results before it.
+    'plan.then': { run: async () => { throw new Error('store: plan.then is applied by the plan runner') }, transactional: true }
+  }
+
+  /** What a `plan.then` built: nothing to apply is a result of no results. */
+  const applyBuilt = async (q: Queryable, built: readonly StoreOp[]): Promise<unknown[]> => built.length === 0 ? [] : await applyAll(q, built)
+
+  /** Every operation of a plan in order, on one transaction's client; a `plan.then` sees the results before it. */
+  async function applyAll (q: Queryable, plan: readonly StoreOp[], steps = prepare(plan, appliers as { [K in OpName]: PostgresApplier<StoreOp> })): Promise<unknown[]> {
+    const results: unknown[] = []
+    for (let i = 0; i < plan.length; i++) {
+      const op: StoreOp = plan[i]
+      if (op.when !== undefined && !op.when(results[i - 1])) {
+        results.push(null)
+        continue
+      }
+      results.push(op.op === 'plan.then' ? await applyBuilt(q, op.build(results)) : await steps[i].run(q, op))
+    }
+    return results
   }
 
   /** Read-only, disk full, I/O error: see ../sql/write-health.ts. */
@@ -189,15 +220,7 @@ export function createPostgresStore (options: PostgresStoreOptions): Store {
       if (op.op === 'quota.consume') return [await quota.batched(op.input)] as Results<P>
       if (steps[0].transactional !== true) return [await steps[0].run(poolQ, op)] as Results<P>
     }
-    return await transaction(async (client) => {
-      const q = queryable(client)
-      const results: unknown[] = []
-      for (let i = 0; i < plan.length; i++) {
-        const op: StoreOp = plan[i]
-        results.push(op.when !== undefined && !op.when(results[i - 1]) ? null : await steps[i].run(q, op))
-      }
-      return results as Results<P>
-    })
+    return await transaction(async (client) => await applyAll(queryable(client), plan, steps) as Results<P>)
   }
 
   let pollTimer: NodeJS.Timeout | undefined
@@ -268,6 +291,7 @@ export function createPostgresStore (options: PostgresStoreOptions): Store {
     ...guarded(knowledge.reads),
     ...guarded(dataKeys.reads),
     ...guarded(audit.reads),
+    ...guarded(conversations.reads),
     commit
   }
 }

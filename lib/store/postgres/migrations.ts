@@ -490,5 +490,55 @@ CREATE INDEX audit_records_type ON audit_records (account, type, seq);
 CREATE INDEX audit_records_data_key ON audit_records (account, data_key, seq);
 CREATE INDEX audit_records_time ON audit_records (account, timestamp);
 `
+  },
+  {
+    version: 10,
+    name: 'conversations, their messages and decisions',
+    // As SQLite's migration 6; each table goes with its account.
+    sql: `
+CREATE TABLE conversations (
+  account text NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+  key_id text NOT NULL,
+  contact text NOT NULL,
+  state text NOT NULL,
+  previous_state text,
+  last_event text,
+  misunderstandings integer NOT NULL CHECK (misunderstandings >= 0),
+  paused_until text,
+  created_at text NOT NULL,
+  last_message_at text NOT NULL,
+  session_started_at text NOT NULL,
+  media_sent jsonb NOT NULL,
+  version bigint NOT NULL,
+  PRIMARY KEY (account, key_id)
+);
+CREATE INDEX conversations_activity ON conversations (account, last_message_at, key_id);
+
+CREATE TABLE conversation_messages (
+  id text PRIMARY KEY,
+  account text NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+  key_id text NOT NULL,
+  direction text NOT NULL,
+  sender text NOT NULL,
+  text text,
+  media_type text,
+  decision_id text,
+  at text NOT NULL
+);
+CREATE INDEX conversation_messages_contact ON conversation_messages (account, key_id, at, id);
+
+CREATE TABLE decisions (
+  id text PRIMARY KEY,
+  account text NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+  key_id text NOT NULL,
+  message_key text,
+  status text NOT NULL,
+  created_at text NOT NULL,
+  answer text,
+  consumed jsonb,
+  UNIQUE (account, message_key)
+);
+CREATE INDEX decisions_contact ON decisions (account, key_id);
+`
   }
 ]

@@ -23,7 +23,9 @@ const BUSY_RETRY_MAX_MS = 50
 const SQL = {
   consumeBatch: `SELECT * FROM sellify_consume_batch($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
     $7::bigint[], $8::bigint[], $9::bigint[], $10::boolean[], $11::boolean)`,
-  getUsage: 'SELECT period, messages, images, videos FROM usage WHERE account = $1 AND period IN ($2, $3)'
+  getUsage: 'SELECT period, messages, images, videos FROM usage WHERE account = $1 AND period IN ($2, $3)',
+  release: `UPDATE usage SET messages = greatest(messages - $1, 0), images = greatest(images - $2, 0), videos = greatest(videos - $3, 0)
+    WHERE account = $4 AND period = ANY($5::text[])`
 } as const
 
 interface PendingConsume {
@@ -172,8 +174,14 @@ export function postgresQuota (c: PostgresConn, pool: pg.Pool, waitMs: number) {
     return settled(input, result)
   }
 
-  const appliers: Pick<PostgresAppliers, 'quota.consume'> = {
-    'quota.consume': { run: (q, op) => inTransaction(q, op.input) }
+  const appliers: Pick<PostgresAppliers, 'quota.consume' | 'quota.release'> = {
+    'quota.consume': { run: (q, op) => inTransaction(q, op.input) },
+    'quota.release': {
+      async run (q, { input }) {
+        const inc = increments(input.kind, input.count)
+        return (await q.result(SQL.release, [inc.messages, inc.images, inc.videos, input.account, [...input.periods]])).rowCount ?? 0
+      }
+    }
   }
 
   return {

@@ -4,7 +4,8 @@
  */
 import type { OpName, OpOf, StoreOp } from '../contract.js'
 import { checkAuditEntry, checkIndexes } from './audit.js'
-import { accountValues, checkConsumeInput, checkNewKey, checkResetInput, toIso } from './rows.js'
+import { checkConsumed, checkConversation, checkKeyIds, checkMessage, checkStatuses } from './conversations.js'
+import { accountValues, checkConsumeInput, checkNewKey, checkResetInput, isDayKey, isWeekKey, toIso } from './rows.js'
 
 type Checks = { [K in OpName]: (op: OpOf<K>) => void }
 
@@ -57,6 +58,42 @@ const CHECKS: Checks = {
     checkAccount(op.account)
     toIso(op.before)
     if (!Number.isSafeInteger(op.max) || op.max < 1) throw new TypeError('store: audit.prune: max must be a positive integer')
+  },
+  'quota.release': (op) => {
+    const i = op.input
+    checkAccount(i?.account)
+    if (!Array.isArray(i.periods) || i.periods.length === 0 || i.periods.some((p) => !isDayKey(p) && !isWeekKey(p))) throw new TypeError('store: quota.release needs the day or week keys to lower')
+    if (!['text', 'image', 'video'].includes(i.kind) || !Number.isSafeInteger(i.count) || i.count < 1) throw new TypeError('store: quota.release needs a kind and a positive count')
+  },
+  'conversations.save': (op) => { checkConversation(op.conversation, op.expected) },
+  'conversations.messages': (op) => {
+    if (!Array.isArray(op.messages)) throw new TypeError('store: conversations.messages needs a list of messages')
+    for (const m of op.messages) checkMessage(m)
+  },
+  'conversations.erase': (op) => {
+    checkAccount(op.account)
+    checkKeyIds(op.key_ids)
+  },
+  'decisions.claim': (op) => {
+    const d = op.decision
+    if (typeof d?.id !== 'string' || d.id === '' || typeof d.key_id !== 'string' || d.key_id === '') throw new TypeError('store: decisions.claim needs a decision id and a data key id')
+    checkAccount(d.account)
+    if (d.message_key !== null && (typeof d.message_key !== 'string' || d.message_key === '')) throw new TypeError('store: message_key is a non-empty string or null')
+    toIso(d.created_at)
+    toIso(op.since)
+  },
+  'decisions.record': (op) => {
+    if (typeof op.id !== 'string' || (op.status !== 'pending' && op.status !== 'done') || typeof op.answer !== 'string') {
+      throw new TypeError('store: decisions.record needs an id, pending or done, and the answer')
+    }
+    checkConsumed(op.consumed)
+  },
+  'decisions.mark': (op) => {
+    if (typeof op.id !== 'string' || (op.to !== 'sent' && op.to !== 'failed')) throw new TypeError('store: decisions.mark needs an id and sent or failed')
+    checkStatuses(op.from)
+  },
+  'plan.then': (op) => {
+    if (typeof op.build !== 'function') throw new TypeError('store: plan.then needs a build function')
   },
   'knowledge.deleteProduct': (op) => {
     checkAccount(op.account)

@@ -22,6 +22,7 @@ import { prepare } from '../sql/plan.js'
 import { closedError, num, type Row } from '../sql/rows.js'
 import { sqliteAccounts } from './accounts.js'
 import { sqliteAudit } from './audit.js'
+import { sqliteConversations } from './conversations.js'
 import { sqliteDataKeys } from './data-keys.js'
 import { sqliteKeys } from './keys.js'
 import { sqliteKnowledge } from './knowledge.js'
@@ -145,8 +146,32 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
   const knowledge = sqliteKnowledge(conn)
   const dataKeys = sqliteDataKeys(conn)
   const audit = sqliteAudit(conn)
+  const conversations = sqliteConversations(conn)
   const appliers: SqliteAppliers = {
-    ...accounts.appliers, ...quota.appliers, ...resets.appliers, ...keys.appliers, ...knowledge.appliers, ...dataKeys.appliers, ...audit.appliers
+    ...accounts.appliers,
+    ...quota.appliers,
+    ...resets.appliers,
+    ...keys.appliers,
+    ...knowledge.appliers,
+    ...dataKeys.appliers,
+    ...audit.appliers,
+    ...conversations.appliers,
+    // Applied by applyAll itself, which has the results before it.
+    'plan.then': { run: () => { throw new Error('store: plan.then is applied by the plan runner') } }
+  }
+
+  /** What a `plan.then` built: nothing to apply is a result of no results. */
+  const applyBuilt = (built: readonly StoreOp[]): unknown[] => built.length === 0 ? [] : applyAll(built)
+
+  /** Every operation of a plan in order, inside the transaction; a `plan.then` sees the results before it. */
+  function applyAll (plan: readonly StoreOp[], steps = prepare(plan, appliers as { [K in OpName]: SqliteApplier<StoreOp> })): unknown[] {
+    const results: unknown[] = []
+    for (let i = 0; i < plan.length; i++) {
+      const op: StoreOp = plan[i]
+      if (op.when !== undefined && !op.when(results[i - 1])) results.push(null)
+      else results.push(op.op === 'plan.then' ? applyBuilt(op.build(results)) : steps[i].run(op))
+    }
+    return results
   }
 
   /** A batch that cannot commit for the database's own reason (or its file is no longer the one at the path). */
@@ -247,14 +272,7 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
     const isolated = !(plan.length === 1 && steps[0].atomic === true)
     return new Promise((resolve, reject) => {
       queue.push({
-        run: () => {
-          const results: unknown[] = []
-          for (let i = 0; i < plan.length; i++) {
-            const op: StoreOp = plan[i]
-            results.push(op.when !== undefined && !op.when(results[i - 1]) ? null : steps[i].run(op))
-          }
-          return results
-        },
+        run: () => applyAll(plan, steps),
         isolated,
         resolve: resolve as (v: unknown) => void,
         reject
@@ -326,6 +344,7 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
     ...direct(knowledge.reads),
     ...direct(dataKeys.reads),
     ...direct(audit.reads),
+    ...direct(conversations.reads),
     commit,
 
     async close () {

@@ -131,5 +131,56 @@ CREATE TABLE audit_records (
   PRIMARY KEY (account, seq)
 ) STRICT;
 `
+  },
+  {
+    version: 6,
+    name: 'conversations, their messages and decisions',
+    // Keyed by the contact's data key id (never the contact id); texts and answers are encrypted under that key.
+    // A decision's message_key is unique per account while it holds its claim (NULL: released, or none given).
+    sql: `
+CREATE TABLE conversations (
+  account TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  contact TEXT NOT NULL,
+  state TEXT NOT NULL,
+  previous_state TEXT,
+  last_event TEXT,
+  misunderstandings INTEGER NOT NULL CHECK (misunderstandings >= 0),
+  paused_until TEXT,
+  created_at TEXT NOT NULL,
+  last_message_at TEXT NOT NULL,
+  session_started_at TEXT NOT NULL,
+  media_sent TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  PRIMARY KEY (account, key_id)
+) STRICT;
+CREATE INDEX conversations_activity ON conversations (account, last_message_at, key_id);
+
+CREATE TABLE conversation_messages (
+  id TEXT PRIMARY KEY,
+  account TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  direction TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  text TEXT,
+  media_type TEXT,
+  decision_id TEXT,
+  at TEXT NOT NULL
+) STRICT;
+CREATE INDEX conversation_messages_contact ON conversation_messages (account, key_id, at, id);
+
+CREATE TABLE decisions (
+  id TEXT PRIMARY KEY,
+  account TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  message_key TEXT,
+  status TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  answer TEXT,
+  consumed TEXT,
+  UNIQUE (account, message_key)
+) STRICT;
+CREATE INDEX decisions_contact ON decisions (account, key_id);
+`
   }
 ]

@@ -1,5 +1,5 @@
 import type { Account } from '../../accounts/types.js'
-import type { ConsumeInput, ConsumeResult } from '../../quota/store.js'
+import type { ConsumeInput, ConsumeResult, ReleaseInput } from '../../quota/store.js'
 import { addUsage, firstExceeded, increments, sameZone, zoneOf } from '../../quota/rules.js'
 import type { PeriodUsage, UsagePair } from '../../quota/types.js'
 import { checkDayRange, checkUsageKeys, rowToUsage } from '../sql/rows.js'
@@ -9,7 +9,9 @@ import type { SqliteAppliers, SqliteConn } from './index.js'
 const SQL = {
   addUsage: `INSERT INTO usage (account, period, messages, images, videos) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (account, period) DO UPDATE SET
-      messages = messages + excluded.messages, images = images + excluded.images, videos = videos + excluded.videos`
+      messages = messages + excluded.messages, images = images + excluded.images, videos = videos + excluded.videos`,
+  release: `UPDATE usage SET messages = max(messages - ?, 0), images = max(images - ?, 0), videos = max(videos - ?, 0)
+    WHERE account = ? AND period = ?`
 } as const
 
 /** `account` reads the account as committed: inside a batch, the cache was checked when the write lock was taken. */
@@ -36,9 +38,17 @@ export function sqliteQuota (c: SqliteConn, account: (id: string) => Account | n
     return { ok: true, before, after: { day: addUsage(before.day, inc), week: addUsage(before.week, inc) }, limits }
   }
 
-  const appliers: Pick<SqliteAppliers, 'quota.consume'> = {
+  function release (input: ReleaseInput): number {
+    const inc = increments(input.kind, input.count)
+    let rows = 0
+    for (const period of input.periods) rows += c.run(SQL.release, inc.messages, inc.images, inc.videos, input.account, period).changes
+    return rows
+  }
+
+  const appliers: Pick<SqliteAppliers, 'quota.consume' | 'quota.release'> = {
     // Atomic: nothing but a broken database makes a consume throw, and then the whole batch goes.
-    'quota.consume': { run: (op) => consume(op.input), atomic: true }
+    'quota.consume': { run: (op) => consume(op.input), atomic: true },
+    'quota.release': { run: (op) => release(op.input), atomic: true }
   }
 
   return {

@@ -5,6 +5,7 @@
 import type { Test } from 'tap'
 import { accountsContract } from './accounts.js'
 import { auditContract } from './audit.js'
+import { conversationsContract } from './conversations.js'
 import { writable, type ContractContext, type StoreHarness, type TestStore } from './fixtures.js'
 import { keysContract } from './keys.js'
 import { knowledgeContract } from './knowledge.js'
@@ -32,4 +33,5 @@ export function storeContract (t: Test, harness: StoreHarness): void {
   t.test('knowledge', async (t) => { knowledgeContract(t, ctx) })
   t.test('audit and data keys', async (t) => { auditContract(t, ctx) })
   t.test('unit of work', async (t) => { unitOfWorkContract(t, ctx) })
+  t.test('conversations and decisions', async (t) => { conversationsContract(t, ctx) })
 }

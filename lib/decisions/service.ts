@@ -1,0 +1,566 @@
+/**
+ * One call per incoming WhatsApp message: the rules decide (pipeline.ts), the text is written (text.ts, the AI
+ * through lib/ai when enabled), and everything the decision changes — its claim, the consume, the conversation,
+ * the messages, the decision itself and its audit record — is one plan, committed whole before the answer.
+ * The quota is decided inside that transaction: a plan.then picks the messages and record that fit what the
+ * consume answered (media, else text only, else `delay`).
+ */
+import { activeAt } from '../accounts/hours.js'
+import { UnknownAccount } from '../accounts/errors.js'
+import type { Account } from '../accounts/types.js'
+import { buildPrompt, reaskText } from '../ai/prompt.js'
+import { writeReply, type Checked } from '../ai/reply.js'
+import type { AiResult, ChatRequest } from '../ai/types.js'
+import { OBJECTIVES, type Objective } from '../ai/types.js'
+import type { AuditActor, AuditInput } from '../audit/recorder.js'
+import type { AppendAuditOp } from '../audit/store.js'
+import type { JsonObject } from '../audit/types.js'
+import type { ContactKey } from '../encryption/service.js'
+import type { Place } from '../crypto/index.js'
+import { DataKeyErased } from '../audit/store.js'
+import { ConversationChanged, appendMessagesOp, saveConversationOp, type ConversationReads, type StoredConversation, type StoredMessage } from '../conversations/store.js'
+import type { CompiledKnowledge } from '../knowledge/matcher.js'
+import { languagePack } from '../knowledge/language.js'
+import type { Product } from '../knowledge/types.js'
+import { periodsAt, type Periods } from '../periods/periods.js'
+import { pacingDelay, remainingView, usageView, zoneOf } from '../quota/rules.js'
+import { consumeOp, releaseOp, type QuotaReads, type AccountZone, type ConsumeResult } from '../quota/store.js'
+import { LIMITS, type Kind, type LimitName, type UsagePair } from '../quota/types.js'
+import type { Clock, Random } from '../shared/clock.js'
+import { BadRequest, defineError } from '../shared/errors.js'
+import { createEvents } from '../shared/events.js'
+import { thenOp, type UnitOfWork, type WriteOp } from '../shared/unit-of-work.js'
+import type { StoreOp } from '../store/contract.js'
+import { decide, type Verdict } from './pipeline.js'
+import { claimDecisionOp, markDecisionOp, recordDecisionOp, type ClaimResult, type Consumed, type DecisionReads, type StoredDecision } from './store.js'
+import { knowledgeAnswer, templateName, templateText, typingSeconds, type ReplySource } from './text.js'
+import { TEXT_MAX, type ConversationView, type Decision, type IncomingMessage, type Notification, type OutgoingMessage, type ReplyMedia } from './types.js'
+
+export const UnknownDecision = defineError('SELLIFY_UNKNOWN_DECISION', 404, (id: string) => `decision ${id} does not exist`)
+export const DecisionNotSendable = defineError('SELLIFY_DECISION_CONFLICT', 409, (id: string, status: string) =>
+  status === 'done' ? `decision ${id} has no reply to send` : `decision ${id} was already reported ${status}`)
+
+/** How long a gateway message id gets its first decision back. */
+export const IDEMPOTENCY_MS = 24 * 60 * 60 * 1000
+/** A decision is made again from fresh reads this often when its conversation changed under it. */
+const ATTEMPTS = 5
+/** Messages of the conversation the AI is shown. */
+const HISTORY = 6
+/** Characters of the customer's message an alert notification quotes. */
+const QUOTE_MAX = 200
+
+export interface DecisionServiceOptions {
+  store: ConversationReads & DecisionReads & Pick<QuotaReads, 'getUsage'> & UnitOfWork<StoreOp>
+  accounts: { get: (id?: string) => Promise<Account> }
+  encryption: {
+    contactKey: (account: string, contact: string) => Promise<ContactKey>
+    keyHandle: (id: string) => Promise<ContactKey | null>
+    openOrFail: (value: string, place: Place) => Promise<string>
+    lookupKey: (account: string, value: string) => string
+    forgetAll: () => void
+  }
+  audit: { entryUnder: (key: ContactKey, input: AuditInput) => AppendAuditOp }
+  knowledge: { compiled: (account?: string) => Promise<CompiledKnowledge> }
+  validation: { validate: (input: { account: string, text: string, matched_products?: string[] }) => Promise<Checked> }
+  /** The AI, or null when the service has none configured (replies then come from the knowledge base and templates). */
+  ai: ((request: ChatRequest) => Promise<AiResult>) | null
+  /** Told of the counters after each consume a decision made (the quota metrics). */
+  usage?: (account: Account, p: Periods, usage: UsagePair, consume: { kind: Kind, allowed: boolean, reason?: LimitName } | null) => void
+  ids: () => string
+  now: Clock
+  random: Random
+}
+
+/** What observers (metrics) are told after a decision committed. */
+export interface DecisionEvent { action: Decision['action'], rule: Decision['rule'], duration_ms: number, replayed: boolean }
+
+interface Consumption { usage: UsagePair, consume: { kind: Kind, allowed: boolean, reason?: LimitName } }
+
+/** The zone moved under the consume: made again with the committed one. */
+class ZoneChanged extends Error {
+  constructor (readonly zone: AccountZone) { super('the account\'s period settings changed') }
+}
+
+const conversationPlace = (keyId: string): Place => ({ table: 'conversations', column: 'contact', row: keyId })
+const messagePlace = (id: string): Place => ({ table: 'conversation_messages', column: 'text', row: id })
+const answerPlace = (id: string): Place => ({ table: 'decisions', column: 'answer', row: id })
+
+function retryAfter (limit: LimitName, p: Periods, at: Date): number {
+  const end = LIMITS[limit].period === 'day' ? p.dayEnd : p.weekEnd
+  return Math.max(1, Math.ceil((end.getTime() - at.getTime()) / 1000))
+}
+
+/** Checks the service cannot leave to a schema (an embedder calls it directly too). */
+function checkIncoming (input: IncomingMessage): { text: string | null, at: string | null } {
+  const text = input.text ?? null
+  if (text !== null && [...text].length > TEXT_MAX) throw BadRequest(`body/text must be at most ${TEXT_MAX} characters`)
+  if ((text === null || text === '') && (input.media ?? null) === null) throw BadRequest('body must have text or media')
+  const ts = input.timestamp ?? null
+  if (ts !== null && (!/^\d{4}-\d{2}-\d{2}T/.test(ts) || Number.isNaN(Date.parse(ts)))) {
+    throw BadRequest(`body/timestamp must be an ISO 8601 date-time, got ${JSON.stringify(ts)}`)
+  }
+  return { text: text === '' ? null : text, at: ts === null ? null : new Date(Date.parse(ts)).toISOString() }
+}
+
+function retryable (err: unknown): boolean {
+  return ConversationChanged.is(err) || err instanceof ZoneChanged || (err as { code?: string })?.code === DataKeyErased.code
+}
+
+export function createDecisionService (options: DecisionServiceOptions) {
+  const { store, accounts, encryption, audit, knowledge, validation, ai, ids, now, random } = options
+  const events = createEvents<DecisionEvent>()
+
+  function conversationView (contact: string, fields: Verdict['conversation'], event: Verdict['event']): ConversationView {
+    return { contact, state: fields.state, previous_state: fields.previous_state, event, paused_until: fields.paused_until, misunderstandings: fields.misunderstandings }
+  }
+
+  /** The last messages of the conversation in clear, oldest first, for the AI's prompt. */
+  async function history (account: string, key: ContactKey): Promise<Array<{ from: 'customer' | 'bot', text: string }>> {
+    const rows = await store.conversationMessages(account, key.id, HISTORY)
+    return rows.reverse().filter((m) => m.text !== null).map((m) => ({ from: m.sender === 'customer' ? 'customer' as const : 'bot' as const, text: key.open(m.text as string, messagePlace(m.id)) }))
+  }
+
+  /** The reply's text and where it came from, for a verdict that sends one. */
+  async function replyText (account: Account, key: ContactKey, compiled: CompiledKnowledge, verdict: Verdict, analysis: ReturnType<CompiledKnowledge['analyse']>, firstOfSession: boolean):
+  Promise<{ text: string, source: ReplySource, validation: Decision['validation'], ai_prompt: string | null, ai_response: string | null } | null> {
+    const pack = languagePack(account.language)
+    const fallback = account.fallback_message ?? pack.fallback_message
+    if (verdict.reply.kind === 'none') return null
+    if (verdict.reply.kind === 'holding') return { text: pack.holding_message, source: 'template', validation: null, ai_prompt: null, ai_response: null }
+    const own = knowledgeAnswer(analysis)
+    if (own !== null) return { text: own, source: 'knowledge_base', validation: null, ai_prompt: null, ai_response: null }
+    const kb = compiled.knowledge
+    const product = verdict.reply.product
+    const state = verdict.conversation.state
+    const template = templateText(account.language, kb, templateName(state, analysis, product, firstOfSession), product)
+    if (ai !== null && account.ai.enabled && (OBJECTIVES as readonly string[]).includes(state)) {
+      const prompt = buildPrompt({
+        language: account.language,
+        tone: account.ai.tone,
+        max_length: account.ai.max_length,
+        objective: state as Objective,
+        knowledge: kb,
+        match: analysis,
+        history: await history(account.id, key)
+      })
+      const matched = analysis.products.map((p) => p.id)
+      const written = await writeReply({
+        prompt,
+        settings: account.ai,
+        complete: ai,
+        validate: async (text) => await validation.validate({ account: account.id, text, matched_products: matched }),
+        template,
+        fallback,
+        reaskText: (violations) => reaskText(account.language, violations)
+      })
+      const answered = written.attempts.filter((a) => a.source === 'ai' && a.text !== null).pop()
+      return {
+        text: written.text,
+        source: written.source,
+        validation: written.validation,
+        ai_prompt: written.ai_prompt === null ? null : JSON.stringify(written.ai_prompt),
+        ai_response: answered?.text ?? null
+      }
+    }
+    return template === null
+      ? { text: fallback, source: 'fallback', validation: null, ai_prompt: null, ai_response: null }
+      : { text: template, source: 'template', validation: null, ai_prompt: null, ai_response: null }
+  }
+
+  function notificationsFor (account: Account, contact: string, state: string, message: string | null): Notification[] {
+    const template = languagePack(account.language).alert_template
+    const chars = [...(message ?? '')]
+    const quote = chars.length > QUOTE_MAX ? chars.slice(0, QUOTE_MAX - 1).join('') + '…' : chars.join('')
+    const text = template.replace('{contact}', contact).replace('{state}', state).replace('{message}', quote)
+    return account.alert_numbers.map((to) => ({ to, text }))
+  }
+
+  /** A decision committed earlier, as it was answered. */
+  async function replay (stored: StoredDecision): Promise<Decision> {
+    if (stored.answer === null) throw new Error(`store: decision ${stored.id} has no answer`)
+    return JSON.parse(await encryption.openOrFail(stored.answer, answerPlace(stored.id))) as Decision
+  }
+
+  async function incoming (input: IncomingMessage, actor: AuditActor = 'system'): Promise<Decision> {
+    const started = performance.now()
+    const { text, at: sentAt } = checkIncoming(input)
+    let zone: AccountZone | null = null
+    for (let attempt = 1; ; attempt++) {
+      const read = await accounts.get(input.account)
+      const account = zone === null ? read : { ...read, ...zone }
+      const at = now()
+      const messageKey = input.message_id === undefined || input.message_id === null ? null : encryption.lookupKey(account.id, input.message_id)
+      const since = new Date(at.getTime() - IDEMPOTENCY_MS).toISOString()
+      if (messageKey !== null) {
+        const earlier = await store.decisionByKey(account.id, messageKey, since)
+        if (earlier !== null && earlier.status !== 'deciding') return told(await replay(earlier), started, true)
+      }
+      const key = await encryption.contactKey(account.id, input.contact)
+      const [stored, compiled] = await Promise.all([store.getConversation(account.id, key.id), knowledge.compiled(account.id)])
+      const analysed = compiled.analyse(text ?? input.media?.caption ?? '')
+      const products = new Map<string, Product>(compiled.knowledge.products.filter((p) => p.active).map((p) => [p.id, p]))
+      const verdict = decide({
+        account, now: at, conversation: stored, analysis: analysed, hints: input.hints ?? {}, opening: activeAt(account, at), products
+      })
+      const firstOfSession = stored === null || verdict.restarted
+      const written = await replyText(account, key, compiled, verdict, analysed, firstOfSession)
+      const decisionId = `dcs_${ids()}`
+      let answer: Decision | null = null
+      const consumptions: Consumption[] = []
+      const plan = decisionPlan({
+        account,
+        at,
+        key,
+        contact: input.contact,
+        stored,
+        verdict,
+        analysed,
+        products,
+        written,
+        decisionId,
+        messageKey,
+        since,
+        text,
+        sentAt,
+        media: input.media ?? null,
+        actor,
+        started,
+        done: (a) => { answer = a },
+        report: (r) => { consumptions.push(r) },
+        begin: () => { consumptions.length = 0 }
+      })
+      let results: readonly unknown[]
+      try {
+        results = await store.commit(plan)
+      } catch (err) {
+        if (err instanceof ZoneChanged) zone = err.zone
+        if ((err as { code?: string })?.code === DataKeyErased.code) encryption.forgetAll()
+        if (retryable(err) && attempt < ATTEMPTS) continue
+        throw err
+      }
+      const claim = results[0] as ClaimResult
+      if (!claim.claimed) {
+        const holder = await store.getDecision(claim.id)
+        if (holder === null) throw new Error(`store: the decision ${claim.id} holding a claim is gone`)
+        return told(await replay(holder), started, true)
+      }
+      const p = periodsAt(at, account)
+      for (const c of consumptions) options.usage?.(account, p, c.usage, c.consume)
+      return told(answer as unknown as Decision, started, false)
+    }
+  }
+
+  function told (decision: Decision, started: number, replayed: boolean): Decision {
+    events.emit({ action: decision.action, rule: decision.rule, duration_ms: performance.now() - started, replayed })
+    return decision
+  }
+
+  interface PlanInput {
+    account: Account
+    at: Date
+    key: ContactKey
+    contact: string
+    stored: StoredConversation | null
+    verdict: Verdict
+    analysed: ReturnType<CompiledKnowledge['analyse']>
+    products: ReadonlyMap<string, Product>
+    written: Awaited<ReturnType<typeof replyText>>
+    decisionId: string
+    messageKey: string | null
+    since: string
+    text: string | null
+    sentAt: string | null
+    media: IncomingMessage['media']
+    actor: AuditActor
+    started: number
+    done: (answer: Decision) => void
+    /** Each consume's answer, told to the quota's observers once the plan committed. */
+    report: (r: Consumption) => void
+    begin: () => void
+  }
+
+  /**
+   * [claim, then: claimed → consume(media) → then: granted → record | refused → consume(text) → then: …].
+   * A claim already held builds nothing: the holder's decision is answered.
+   */
+  function decisionPlan (d: PlanInput): StoreOp[] {
+    const { account, at, verdict, written } = d
+    const p = periodsAt(at, account)
+    const media = verdict.reply.kind === 'respond' ? verdict.reply.media : null
+    const kinds: Kind[] = written === null ? [] : media !== null ? [media.type, 'text'] : ['text']
+    const attempt = (i: number, refused: ConsumeResult | null): StoreOp[] => {
+      if (i >= kinds.length) return finish(d, p, i === 0 ? null : kinds[i - 1], refused)
+      const kind = kinds[i]
+      return [
+        consumeOp({ account: account.id, day: p.day, week: p.week, kind, count: 1, mode: 'consume', zone: zoneOf(account) }),
+        thenOp<StoreOp>((r) => {
+          const result = r[0] as ConsumeResult
+          if (!('limits' in result)) {
+            if (result.account === 'missing') throw UnknownAccount(account.id)
+            throw new ZoneChanged(result.zone)
+          }
+          d.report({ usage: result.ok ? result.after : result.usage, consume: { kind, allowed: result.ok, ...(result.ok ? {} : { reason: result.limit }) } })
+          return result.ok ? finish(d, p, kind, result) : attempt(i + 1, result)
+        })
+      ]
+    }
+    return [
+      claimDecisionOp({ id: d.decisionId, account: account.id, key_id: d.key.id, message_key: d.messageKey, created_at: at.toISOString() }, d.since),
+      thenOp<StoreOp>((r) => {
+        // Built again when the store retries the transaction: what an earlier try saw is forgotten.
+        d.begin()
+        return (r[0] as ClaimResult).claimed ? attempt(0, null) : []
+      })
+    ]
+  }
+
+  /** The decision as the quota answered it: its answer, messages, conversation, record and audit entry. */
+  function finish (d: PlanInput, p: Periods, kind: Kind | null, consume: ConsumeResult | null): StoreOp[] {
+    const { account, at, key, verdict, written, decisionId } = d
+    const granted = consume !== null && consume.ok
+    let { action, rule, reason } = verdict
+    let retryAfterSeconds = verdict.retry_after_seconds
+    const media = verdict.reply.kind === 'respond' ? verdict.reply.media : null
+    const sentMedia = granted && kind !== 'text' && media !== null ? media : null
+    let reply: Decision['reply'] = null
+    if (written !== null && granted) {
+      const list: ReplyMedia[] = sentMedia === null
+        ? []
+        : [{ id: sentMedia.id, type: sentMedia.type, url: sentMedia.url, ...(sentMedia.caption === undefined ? {} : { caption: sentMedia.caption }), product: sentMedia.product }]
+      reply = { text: written.text, media: list, source: written.source }
+      if (action === 'respond_with_media' && sentMedia === null) action = 'respond_text'
+    } else if (written !== null && consume !== null && !consume.ok && 'limits' in consume && verdict.reply.kind === 'respond') {
+      action = 'delay'
+      rule = 'quota'
+      reason = `quota:${consume.limit}`
+      retryAfterSeconds = retryAfter(consume.limit, p, at)
+    }
+    const fields = { ...verdict.conversation, media_sent: sentMedia === null ? verdict.conversation.media_sent : [...verdict.conversation.media_sent, sentMedia.product] }
+    const typing = reply === null ? 0 : typingSeconds(reply.text, account.typing)
+    const pacing = granted && kind !== null && consume.ok ? pacingDelay(account.delays, kind, consume.before.day.messages, consume.limits.messages_per_day, random) : 0
+    const usageNow = consume === null ? null : consume.ok ? consume.after : 'usage' in consume ? consume.usage : null
+    const limits = consume !== null && 'limits' in consume ? consume.limits : null
+    const answer: Decision = {
+      decision_id: decisionId,
+      action,
+      rule,
+      reason,
+      reply,
+      delay_seconds: reply === null ? 0 : pacing + typing,
+      typing_seconds: typing,
+      retry_after_seconds: retryAfterSeconds,
+      conversation: conversationView(d.contact, fields, verdict.event),
+      matched: {
+        products: d.analysed.products.map((m) => ({ id: m.id, name: d.products.get(m.id)?.name ?? m.id, score: m.score })),
+        objection: d.analysed.objection === null ? null : { product: d.analysed.objection.product, triggers: d.analysed.objection.triggers },
+        faq: d.analysed.faq === null ? null : { id: d.analysed.faq.id }
+      },
+      quota: usageNow === null || limits === null || kind === null
+        ? null
+        : { allowed: granted, kind, usage: usageView(usageNow), remaining: remainingView(usageNow, limits) },
+      validation: written?.validation ?? null,
+      alert: verdict.alert,
+      notifications: verdict.alert === null ? [] : notificationsFor(account, d.contact, verdict.conversation.previous_state ?? verdict.conversation.state, d.text ?? d.media?.caption ?? null)
+    }
+    d.done(answer)
+
+    const iso = at.toISOString()
+    const incomingId = ids()
+    const messages: StoredMessage[] = [{
+      id: incomingId,
+      account: account.id,
+      key_id: key.id,
+      direction: 'in',
+      sender: 'customer',
+      text: d.text === null && (d.media?.caption ?? null) === null ? null : key.seal(d.text ?? d.media?.caption as string, messagePlace(incomingId)),
+      media_type: d.media?.type ?? null,
+      decision_id: decisionId,
+      at: d.sentAt ?? iso
+    }]
+    if (reply !== null) {
+      const outId = ids()
+      messages.push({ id: outId, account: account.id, key_id: key.id, direction: 'out', sender: 'bot', text: key.seal(reply.text, messagePlace(outId)), media_type: sentMedia?.type ?? null, decision_id: decisionId, at: iso })
+    }
+    const consumed: Consumed | null = granted && kind !== null ? { kind, count: 1, day: p.day, week: p.week } : null
+    const before = consume === null ? undefined : consume.ok ? consume.before : 'usage' in consume ? consume.usage : undefined
+    const entry: AuditInput = {
+      account: account.id,
+      actor: d.actor,
+      type: 'decision',
+      contact: d.contact,
+      ...(d.messageKey === null ? {} : { message_id: d.messageKey }),
+      ...(d.text === null ? {} : { incoming_message: d.text }),
+      state_before: d.stored?.state ?? 'discovery',
+      state_after: fields.state,
+      ...(verdict.event === null ? {} : { event: verdict.event }),
+      rule,
+      action,
+      ...(reason === null ? {} : { reason }),
+      ...(reply === null ? {} : { reply_source: reply.source, sent_message: reply.text }),
+      ...(written?.ai_prompt == null ? {} : { ai_prompt: written.ai_prompt }),
+      ...(written?.ai_response == null ? {} : { ai_response: written.ai_response }),
+      ...(written?.validation == null ? {} : { validation: written.validation as unknown as JsonObject }),
+      ...(before === undefined ? {} : { quotas_before: usageView(before) as unknown as JsonObject }),
+      ...(usageNow === null ? {} : { quotas_after: usageView(usageNow) as unknown as JsonObject }),
+      duration_ms: Math.round(performance.now() - d.started),
+      details: { decision_id: decisionId }
+    }
+    const ops: Array<WriteOp & StoreOp> = [
+      saveConversationOp({
+        account: account.id,
+        key_id: key.id,
+        contact: key.seal(d.contact, conversationPlace(key.id)),
+        ...fields,
+        created_at: d.stored?.created_at ?? iso,
+        last_message_at: iso
+      }, d.stored?.version ?? 0),
+      appendMessagesOp(messages),
+      recordDecisionOp(decisionId, reply === null ? 'done' : 'pending', key.seal(JSON.stringify(answer), answerPlace(decisionId)), consumed),
+      audit.entryUnder(key, entry)
+    ]
+    return ops
+  }
+
+  /** The decision, with its contact's data key in hand (for the records written about it). */
+  async function decisionOf (id: string, account: string): Promise<{ decision: StoredDecision, key: ContactKey }> {
+    const decision = await store.getDecision(id)
+    if (decision === null || decision.account !== account || decision.status === 'deciding') throw UnknownDecision(id)
+    const key = await encryption.keyHandle(decision.key_id)
+    if (key === null) throw UnknownDecision(id)
+    return { decision, key }
+  }
+
+  /** The gateway sent the reply: recorded once; again is the same answer; after `failed` a 409. */
+  async function sent (id: string, input: { account?: string, message_id?: string | null }, actor: AuditActor = 'system'): Promise<{ status: 'sent' }> {
+    const account = await accounts.get(input.account)
+    for (let attempt = 1; ; attempt++) {
+      const { decision, key } = await decisionOf(id, account.id)
+      if (decision.status === 'sent') return { status: 'sent' }
+      if (decision.status !== 'pending') throw DecisionNotSendable(id, decision.status)
+      const details: JsonObject = { decision_id: id }
+      if (input.message_id !== undefined && input.message_id !== null) details.sent_message_id = encryption.lookupKey(account.id, input.message_id)
+      const [moved] = await store.commit([
+        markDecisionOp(id, ['pending'], 'sent'),
+        { ...audit.entryUnder(key, { account: account.id, actor, type: 'sent', details }), when: (previous: unknown) => previous === true }
+      ])
+      if (moved) return { status: 'sent' }
+      // Moved by another report meanwhile: read again, it is no longer pending.
+      if (attempt >= ATTEMPTS) throw new Error(`store: decision ${id} stays pending but cannot be marked`)
+    }
+  }
+
+  /**
+   * The gateway could not send it: what it consumed is given back, in the periods still current only (a send
+   * that failed yesterday does not free today's quota). Again is the same answer; after `sent` a 409.
+   */
+  async function failed (id: string, input: { account?: string, error?: string | null }, actor: AuditActor = 'system'): Promise<{ status: 'failed', released: boolean, usage: ReturnType<typeof usageView> }> {
+    const account = await accounts.get(input.account)
+    const { decision, key } = await decisionOf(id, account.id)
+    const at = now()
+    const p = periodsAt(at, account)
+    const c = decision.consumed
+    const periods = c === null ? [] : [c.day === p.day ? c.day : null, c.week === p.week ? c.week : null].filter((x): x is string => x !== null)
+    const released = periods.length > 0
+    if (decision.status === 'failed') return { status: 'failed', released, usage: usageView(await store.getUsage(account.id, p.day, p.week)) }
+    if (decision.status !== 'pending') throw DecisionNotSendable(id, decision.status)
+    const moved = (previous: unknown): boolean => previous === true
+    const plan: StoreOp[] = [markDecisionOp(id, ['pending'], 'failed')]
+    if (released && c !== null) plan.push({ ...releaseOp({ account: account.id, periods, kind: c.kind, count: c.count }), when: moved })
+    plan.push(thenOp<StoreOp>((r) => r[0] === true ? [audit.entryUnder(key, { account: account.id, actor, type: 'failed', details: { decision_id: id, released } })] : []))
+    const [marked] = await store.commit(plan)
+    // Moved by another report meanwhile: answered as that one stands.
+    if (marked !== true) return await failed(id, input, actor)
+    const usage = await store.getUsage(account.id, p.day, p.week)
+    options.usage?.(account, p, usage, null)
+    return { status: 'failed', released, usage: usageView(usage) }
+  }
+
+  /**
+   * A message a person sent from the number: counted (it was sent), stored, and the conversation paused for
+   * `human_takeover_minutes` from now (each one extends it).
+   */
+  async function outgoing (input: OutgoingMessage, actor: AuditActor = 'system'): Promise<{ paused_until: string, usage: ReturnType<typeof usageView> }> {
+    const text = input.text ?? null
+    if (text !== null && [...text].length > TEXT_MAX) throw BadRequest(`body/text must be at most ${TEXT_MAX} characters`)
+    let zone: AccountZone | null = null
+    for (let attempt = 1; ; attempt++) {
+      const read = await accounts.get(input.account)
+      const account = zone === null ? read : { ...read, ...zone }
+      const key = await encryption.contactKey(account.id, input.contact)
+      const stored = await store.getConversation(account.id, key.id)
+      const at = now()
+      const iso = at.toISOString()
+      const p = periodsAt(at, account)
+      const pausedUntil = new Date(at.getTime() + account.human_takeover_minutes * 60_000).toISOString()
+      const kind: Kind = input.media_type === 'image' || input.media_type === 'video' ? input.media_type : 'text'
+      const messageId = ids()
+      let after: UsagePair | null = null
+      const plan: StoreOp[] = [
+        consumeOp({ account: account.id, day: p.day, week: p.week, kind, count: 1, mode: 'record', zone: zoneOf(account) }),
+        thenOp<StoreOp>((r) => {
+          const result = r[0] as ConsumeResult
+          if (!('limits' in result)) {
+            if (result.account === 'missing') throw UnknownAccount(account.id)
+            throw new ZoneChanged(result.zone)
+          }
+          if (!result.ok) throw new Error('store: a record was refused')
+          after = result.after
+          const fields = stored ?? { state: 'discovery' as const, previous_state: null, last_event: null, misunderstandings: 0, session_started_at: iso, media_sent: [], created_at: iso }
+          return [
+            saveConversationOp({
+              account: account.id,
+              key_id: key.id,
+              contact: key.seal(input.contact, conversationPlace(key.id)),
+              state: fields.state,
+              previous_state: fields.previous_state,
+              last_event: fields.last_event,
+              misunderstandings: fields.misunderstandings,
+              session_started_at: fields.session_started_at,
+              media_sent: fields.media_sent,
+              created_at: fields.created_at,
+              paused_until: pausedUntil,
+              last_message_at: iso
+            }, stored?.version ?? 0),
+            appendMessagesOp([{
+              id: messageId, account: account.id, key_id: key.id, direction: 'out', sender: 'human', text: text === null ? null : key.seal(text, messagePlace(messageId)), media_type: input.media_type ?? null, decision_id: null, at: iso
+            }]),
+            audit.entryUnder(key, {
+              account: account.id,
+              actor,
+              type: 'human_message',
+              contact: input.contact,
+              ...(text === null ? {} : { sent_message: text }),
+              ...(input.message_id === undefined || input.message_id === null ? {} : { message_id: encryption.lookupKey(account.id, input.message_id) }),
+              quotas_before: usageView(result.before) as unknown as JsonObject,
+              quotas_after: usageView(result.after) as unknown as JsonObject,
+              details: { paused_until: pausedUntil }
+            })
+          ]
+        })
+      ]
+      try {
+        await store.commit(plan)
+      } catch (err) {
+        if (err instanceof ZoneChanged) zone = err.zone
+        if ((err as { code?: string })?.code === DataKeyErased.code) encryption.forgetAll()
+        if (retryable(err) && attempt < ATTEMPTS) continue
+        throw err
+      }
+      const usage = after as unknown as UsagePair
+      options.usage?.(account, p, usage, null)
+      return { paused_until: pausedUntil, usage: usageView(usage) }
+    }
+  }
+
+  return {
+    incoming,
+    sent,
+    failed,
+    outgoing,
+    replay,
+    /** Be told of every decision answered (metrics). */
+    observe: events.observe
+  }
+}
+
+export type DecisionService = ReturnType<typeof createDecisionService>

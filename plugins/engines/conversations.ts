@@ -1,0 +1,27 @@
+import fp from 'fastify-plugin'
+import { Gauge } from 'prom-client'
+import { STATES } from '../../lib/conversations/machine.js'
+import { createConversationService, type ConversationService } from '../../lib/conversations/service.js'
+
+declare module '../app/config.js' {
+  interface SellifyEngines {
+    conversations: ConversationService
+  }
+}
+
+/** The operators' side of conversations, and `sellify_conversations{state}` (counts, never contact ids). */
+export default fp(async function conversations (fastify) {
+  const { config, store, accounts, encryption, audit, metrics } = fastify.sellify
+  fastify.sellify.conversations = createConversationService({ store, accounts, encryption, audit, now: config.now })
+  // eslint-disable-next-line no-new
+  new Gauge({
+    name: 'sellify_conversations',
+    help: 'Conversations in each state, over every account (read from the store at each scrape)',
+    labelNames: ['state'],
+    registers: [metrics],
+    async collect () {
+      const counts = await store.conversationStates()
+      for (const state of STATES) this.set({ state }, counts[state] ?? 0)
+    }
+  })
+}, { name: 'conversations', dependencies: ['config', 'storage', 'metrics', 'encryption', 'audit', 'accounts'], fastify: '5.x' })

@@ -1,0 +1,45 @@
+import fp from 'fastify-plugin'
+import { randomBytes } from 'node:crypto'
+import { Counter, Histogram } from 'prom-client'
+import { createIdGenerator } from '../../lib/audit/id.js'
+import { createDecisionService, type DecisionService } from '../../lib/decisions/service.js'
+
+declare module '../app/config.js' {
+  interface SellifyEngines {
+    /** One call per incoming message (lib/decisions/service.ts), and the reports after the send. */
+    decisions: DecisionService
+  }
+}
+
+/** The decision engine, `sellify_decisions_total{action,rule}` and `sellify_decision_duration_seconds`. */
+export default fp(async function decisions (fastify) {
+  const { config, store, accounts, encryption, audit, knowledge, validation, ai, quota, metrics } = fastify.sellify
+  const service = createDecisionService({
+    store,
+    accounts,
+    encryption,
+    audit,
+    knowledge,
+    validation,
+    // No provider configured: replies come from the knowledge base and the templates, and no prompt is built.
+    ai: config.ai.provider === 'none' ? null : ai.complete,
+    usage: (account, p, usage, consume) => { quota.report(account.id, p, usage, consume === null ? null : { ...consume, count: 1 }) },
+    // As the audit ids: time from the clock, random bits from the CSPRNG (the injected RNG paces replies).
+    ids: createIdGenerator(config.now, () => randomBytes(4).readUInt32BE() / 2 ** 32),
+    now: config.now,
+    random: config.random
+  })
+  fastify.sellify.decisions = service
+
+  const decided = new Counter({ name: 'sellify_decisions_total', help: 'Decisions answered, by action and the rule that decided (replays of a retried webhook included)', labelNames: ['action', 'rule'], registers: [metrics] })
+  const duration = new Histogram({
+    name: 'sellify_decision_duration_seconds',
+    help: 'Time to answer one incoming message, its AI call included',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [metrics]
+  })
+  service.observe((event) => {
+    decided.inc({ action: event.action, rule: event.rule })
+    duration.observe(event.duration_ms / 1000)
+  })
+}, { name: 'decisions', dependencies: ['config', 'storage', 'metrics', 'encryption', 'audit', 'accounts', 'quota', 'knowledge', 'validation', 'ai'], fastify: '5.x' })
