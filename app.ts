@@ -19,6 +19,7 @@ import keys from './plugins/engines/keys.js'
 import knowledge from './plugins/engines/knowledge.js'
 import validation from './plugins/engines/validation.js'
 import ai from './plugins/engines/ai.js'
+import alerts from './plugins/engines/alerts.js'
 import conversations from './plugins/engines/conversations.js'
 import decisions from './plugins/engines/decisions.js'
 import routes from './routes/index.js'
@@ -42,6 +43,7 @@ export type * from './plugins/engines/keys.js'
 export type * from './plugins/engines/knowledge.js'
 export type * from './plugins/engines/validation.js'
 export type * from './plugins/engines/ai.js'
+export type * from './plugins/engines/alerts.js'
 export type * from './plugins/engines/conversations.js'
 export type * from './plugins/engines/decisions.js'
 
@@ -80,6 +82,7 @@ async function sellify (fastify: FastifyInstance, opts: SellifyOptions): Promise
   await fastify.register(knowledge)
   await fastify.register(validation)
   await fastify.register(ai)
+  await fastify.register(alerts)
   await fastify.register(conversations)
   await fastify.register(decisions)
   await fastify.register(sellifyScope, { prefix: opts.prefix ?? '' })

@@ -13,6 +13,7 @@ import conversation from './conversation/index.js'
 import decision from './decision/index.js'
 import conversations from './conversations/index.js'
 import messages from './messages/index.js'
+import alerts from './alerts/index.js'
 
 /** Every route of the service; paths are relative to wherever Sellify is mounted. */
 const routes: FastifyPluginAsync = async function routes (fastify) {
@@ -29,6 +30,7 @@ const routes: FastifyPluginAsync = async function routes (fastify) {
   await fastify.register(decision, { prefix: '/api/v1/decision' })
   await fastify.register(conversations, { prefix: '/api/v1/conversations' })
   await fastify.register(messages, { prefix: '/api/v1/messages' })
+  await fastify.register(alerts, { prefix: '/api/v1/alerts' })
   await fastify.register(metrics)
 }
 

@@ -144,7 +144,8 @@ t.test('OpenAPI: every route documented with the X-API-Key scheme; openapi.json 
     'POST /api/v1/messages/incoming', 'POST /api/v1/messages/outgoing', 'POST /api/v1/messages/{decision_id}/sent',
     'POST /api/v1/messages/{decision_id}/failed', 'GET /api/v1/conversations', 'GET /api/v1/conversations/{contact}',
     'POST /api/v1/conversations/{contact}/pause', 'POST /api/v1/conversations/{contact}/resume', 'POST /api/v1/conversations/{contact}/freeze',
-    'DELETE /api/v1/conversations/{contact}', 'GET /metrics'
+    'DELETE /api/v1/conversations/{contact}', 'GET /api/v1/alerts', 'GET /api/v1/alerts/{id}', 'POST /api/v1/alerts/{id}/ack',
+    'POST /api/v1/alerts/test', 'GET /metrics'
   ]
   for (const route of expected) {
     const [method, path] = route.split(' ')

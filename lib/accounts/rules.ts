@@ -32,7 +32,7 @@ function activeHours (input: AccountInput['active_hours']): AccountSettings['act
 }
 
 /** Secrets given as the mask keep the stored secret of the webhook with the same URL. */
-function webhooks (input: AlertWebhook[], previous: Account | null): AlertWebhook[] {
+function webhooks (input: AlertWebhook[], previous: Account | null, checkUrl?: (url: string) => string | null): AlertWebhook[] {
   const seen = new Set<string>()
   return input.map(({ url, secret }, i) => {
     const at = `body/alert_webhooks/${i}`
@@ -43,6 +43,8 @@ function webhooks (input: AlertWebhook[], previous: Account | null): AlertWebhoo
       throw BadRequest(`${at}/url is not a valid URL`)
     }
     if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw BadRequest(`${at}/url must be an http(s) URL`)
+    const refused = checkUrl?.(url) ?? null
+    if (refused !== null) throw BadRequest(`${at}/url is refused: ${refused}`)
     if (seen.has(url)) throw BadRequest(`${at}/url is listed twice`)
     seen.add(url)
     if (secret === SECRET_MASK) {
@@ -59,7 +61,7 @@ function webhooks (input: AlertWebhook[], previous: Account | null): AlertWebhoo
  * The configuration a PUT asks for, over `base` (omitted fields take the defaults), checked for what JSON
  * Schema cannot say. `previous` is the stored account, whose webhook secrets a masked secret keeps.
  */
-export function resolveConfig (input: AccountInput, base: AccountConfig, previous: Account | null = null): AccountConfiguration {
+export function resolveConfig (input: AccountInput, base: AccountConfig, previous: Account | null = null, checkUrl?: (url: string) => string | null): AccountConfiguration {
   const d = defaultSettings()
   const config: AccountConfiguration = {
     timezone: input.timezone ?? base.timezone,
@@ -72,7 +74,7 @@ export function resolveConfig (input: AccountInput, base: AccountConfig, previou
     outside_hours: input.outside_hours ?? d.outside_hours,
     ai: { ...d.ai, ...input.ai },
     alert_numbers: [...(input.alert_numbers ?? d.alert_numbers)],
-    alert_webhooks: webhooks(input.alert_webhooks ?? d.alert_webhooks, previous),
+    alert_webhooks: webhooks(input.alert_webhooks ?? d.alert_webhooks, previous, checkUrl),
     escalation: { ...d.escalation, ...input.escalation },
     forbidden_words: [...(input.forbidden_words ?? d.forbidden_words)],
     allowed_domains: [...(input.allowed_domains ?? d.allowed_domains)],

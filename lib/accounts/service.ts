@@ -35,6 +35,8 @@ export interface AccountServiceOptions {
   /** Configuration of accounts created without one (`default`, implicit creation). */
   defaults: AccountConfig
   now: Clock
+  /** Why a webhook URL is refused (credentials, a loopback or private address), or null: a 400 naming it. */
+  checkWebhookUrl?: (url: string) => string | null
 }
 
 /**
@@ -107,7 +109,7 @@ export function createAccountService (options: AccountServiceOptions) {
     async put (id: string, input: AccountInput, actor: AuditActor = 'system'): Promise<{ account: Account, created: boolean }> {
       assertAccountId(id)
       const previous = hasMaskedSecret(input) || (secrets !== undefined && (input.alert_webhooks?.length ?? 0) > 0) ? await store.getAccount(id) : null
-      return await replace(id, resolveConfig(input, defaults, previous), previous, actor, 'put')
+      return await replace(id, resolveConfig(input, defaults, previous, options.checkWebhookUrl), previous, actor, 'put')
     },
     /**
      * A JSON merge patch (RFC 7396) over the stored configuration; the result is checked as a whole, as a
@@ -116,7 +118,7 @@ export function createAccountService (options: AccountServiceOptions) {
     async patch (id: string, patch: unknown, actor: AuditActor = 'system'): Promise<Account> {
       const previous = await get(id)
       const input = checkAccountBody(mergePatch(accountAsInput(previous), patch))
-      return (await replace(id, resolveConfig(input, defaults, previous), previous, actor, 'patch')).account
+      return (await replace(id, resolveConfig(input, defaults, previous, options.checkWebhookUrl), previous, actor, 'patch')).account
     },
     async delete (id: string, actor: AuditActor = 'system'): Promise<void> {
       assertAccountId(id)

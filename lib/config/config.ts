@@ -47,6 +47,8 @@ export const ConfigSchema = Type.Object({
   /** Audit records older than this many days are removed by a daily job; unset: kept for ever. */
   auditRetentionDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 36500 })),
   metricsPublic: Type.Boolean(),
+  /** Alert webhooks may point at loopback and private addresses (a receiver on the same machine or network). */
+  allowPrivateWebhooks: Type.Boolean(),
   /** The AI provider of every account; its key is not here (readAiApiKey), so this config can be logged. */
   ai: Type.Object({
     provider: Type.Union(AI_PROVIDERS.map((p) => Type.Literal(p))),
@@ -96,6 +98,7 @@ const SETTINGS: Array<{ env: string, path: string, kind: Kind, fallback?: unknow
   { env: 'SELLIFY_SCHEDULER', path: 'scheduler', kind: 'bool', fallback: true },
   { env: 'SELLIFY_AUDIT_RETENTION_DAYS', path: 'auditRetentionDays', kind: 'int' },
   { env: 'SELLIFY_METRICS_PUBLIC', path: 'metricsPublic', kind: 'bool', fallback: true },
+  { env: 'SELLIFY_ALLOW_PRIVATE_WEBHOOKS', path: 'allowPrivateWebhooks', kind: 'bool', fallback: false },
   { env: 'SELLIFY_AI_PROVIDER', path: 'ai.provider', kind: 'string', fallback: 'none' },
   { env: 'SELLIFY_AI_BASE_URL', path: 'ai.baseUrl', kind: 'string' },
   { env: 'SELLIFY_AI_MODEL', path: 'ai.model', kind: 'string' },

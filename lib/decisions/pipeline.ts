@@ -134,7 +134,8 @@ export function decide (input: DecideInput): Verdict {
 
   // Rule 4: the message needs a person (a threat, a legal word, anger, a sensitive word, or the gateway says so).
   const sentiment = hints.sentiment ?? null
-  const alert = analysis.alert ?? (sentiment === 'threat'
+  // A threat the gateway's own analysis found (hints.event) escalates like one found here: never silently.
+  const alert = analysis.alert ?? (sentiment === 'threat' || event === 'threat_detected'
     ? { trigger: 'threat' as const, severity: 'critical' as const }
     : sentiment === 'anger' ? { trigger: 'anger' as const, severity: 'high' as const } : null)
   if (alert !== null) {
@@ -142,6 +143,8 @@ export function decide (input: DecideInput): Verdict {
   }
 
   const state = event === null ? before.state : transition(before.state, event)
+  // The gateway said freeze (hints.event): held from this message on, and this one is not answered either.
+  if (state === 'frozen') return { ...base, rule: 'frozen', action: 'ignore', reason: 'freeze', event, conversation: moved(state) }
   if (state === 'negative') return { ...base, rule: 'negative', action: 'ignore', reason: 'negative_response', event, conversation: moved(state) }
 
   if (!input.opening.open) {

@@ -21,11 +21,13 @@ import { DataKeyErased } from '../audit/store.js'
 import { ConversationChanged, appendMessagesOp, saveConversationOp, type ConversationReads, type StoredConversation, type StoredMessage } from '../conversations/store.js'
 import type { CompiledKnowledge } from '../knowledge/matcher.js'
 import { languagePack } from '../knowledge/language.js'
-import type { Product } from '../knowledge/types.js'
+import type { AlertSeverity, AlertTrigger, Product } from '../knowledge/types.js'
+import type { RaiseInput } from '../alerts/service.js'
+import type { CreateAlertOp } from '../alerts/store.js'
 import { periodsAt, type Periods } from '../periods/periods.js'
 import { pacingDelay, remainingView, usageView, zoneOf } from '../quota/rules.js'
 import { consumeOp, releaseOp, type QuotaReads, type AccountZone, type ConsumeResult } from '../quota/store.js'
-import { LIMITS, type Kind, type LimitName, type UsagePair } from '../quota/types.js'
+import { LIMITS, type Kind, type LimitName, type Limits, type UsagePair } from '../quota/types.js'
 import type { Clock, Random } from '../shared/clock.js'
 import { BadRequest, defineError } from '../shared/errors.js'
 import { createEvents } from '../shared/events.js'
@@ -60,12 +62,18 @@ export interface DecisionServiceOptions {
     forgetAll: () => void
   }
   audit: { entryUnder: (key: ContactKey, input: AuditInput) => AppendAuditOp }
+  /** Alerts stored in the decision's plan (lib/alerts); without it, a decision still answers its alert. */
+  alerts?: {
+    raise: (input: RaiseInput) => { op: CreateAlertOp, view: { id: string, trigger: AlertTrigger, severity: AlertSeverity } }
+    /** After the commit: counted, and its webhooks attempted now. */
+    raised: (view: { trigger: AlertTrigger, severity: AlertSeverity }) => void
+  }
   knowledge: { compiled: (account?: string) => Promise<CompiledKnowledge> }
   validation: { validate: (input: { account: string, text: string, matched_products?: string[] }) => Promise<Checked> }
   /** The AI, or null when the service has none configured (replies then come from the knowledge base and templates). */
   ai: ((request: ChatRequest) => Promise<AiResult>) | null
   /** Told of the counters after each consume a decision made (the quota metrics). */
-  usage?: (account: Account, p: Periods, usage: UsagePair, consume: { kind: Kind, allowed: boolean, reason?: LimitName } | null) => void
+  usage?: (account: Account, p: Periods, usage: UsagePair, consume: { kind: Kind, allowed: boolean, reason?: LimitName } | null, grant?: { before: UsagePair, limits: Limits }) => void
   ids: () => string
   now: Clock
   random: Random
@@ -74,7 +82,7 @@ export interface DecisionServiceOptions {
 /** What observers (metrics) are told after a decision committed. */
 export interface DecisionEvent { action: Decision['action'], rule: Decision['rule'], duration_ms: number, replayed: boolean }
 
-interface Consumption { usage: UsagePair, consume: { kind: Kind, allowed: boolean, reason?: LimitName } }
+interface Consumption { usage: UsagePair, consume: { kind: Kind, allowed: boolean, reason?: LimitName }, grant?: { before: UsagePair, limits: Limits } }
 
 /** The zone moved under the consume: made again with the committed one. */
 class ZoneChanged extends Error {
@@ -207,6 +215,7 @@ export function createDecisionService (options: DecisionServiceOptions) {
       const decisionId = `dcs_${ids()}`
       let answer: Decision | null = null
       const consumptions: Consumption[] = []
+      const alerted: Array<{ trigger: AlertTrigger, severity: AlertSeverity }> = []
       const plan = decisionPlan({
         account,
         at,
@@ -227,7 +236,11 @@ export function createDecisionService (options: DecisionServiceOptions) {
         started,
         done: (a) => { answer = a },
         report: (r) => { consumptions.push(r) },
-        begin: () => { consumptions.length = 0 }
+        begin: () => {
+          consumptions.length = 0
+          alerted.length = 0
+        },
+        alerted: (view) => { alerted.push(view) }
       })
       let results: readonly unknown[]
       try {
@@ -245,7 +258,8 @@ export function createDecisionService (options: DecisionServiceOptions) {
         return told(await replay(holder), started, true)
       }
       const p = periodsAt(at, account)
-      for (const c of consumptions) options.usage?.(account, p, c.usage, c.consume)
+      for (const c of consumptions) options.usage?.(account, p, c.usage, c.consume, c.grant)
+      for (const view of alerted) options.alerts?.raised(view)
       return told(answer as unknown as Decision, started, false)
     }
   }
@@ -277,6 +291,7 @@ export function createDecisionService (options: DecisionServiceOptions) {
     /** Each consume's answer, told to the quota's observers once the plan committed. */
     report: (r: Consumption) => void
     begin: () => void
+    alerted: (view: { trigger: AlertTrigger, severity: AlertSeverity }) => void
   }
 
   /**
@@ -299,7 +314,11 @@ export function createDecisionService (options: DecisionServiceOptions) {
             if (result.account === 'missing') throw UnknownAccount(account.id)
             throw new ZoneChanged(result.zone)
           }
-          d.report({ usage: result.ok ? result.after : result.usage, consume: { kind, allowed: result.ok, ...(result.ok ? {} : { reason: result.limit }) } })
+          d.report({
+            usage: result.ok ? result.after : result.usage,
+            consume: { kind, allowed: result.ok, ...(result.ok ? {} : { reason: result.limit }) },
+            ...(result.ok ? { grant: { before: result.before, limits: result.limits } } : {})
+          })
           return result.ok ? finish(d, p, kind, result) : attempt(i + 1, result)
         })
       ]
@@ -362,7 +381,6 @@ export function createDecisionService (options: DecisionServiceOptions) {
       alert: verdict.alert,
       notifications: verdict.alert === null ? [] : notificationsFor(account, d.contact, verdict.conversation.previous_state ?? verdict.conversation.state, d.text ?? d.media?.caption ?? null)
     }
-    d.done(answer)
 
     const iso = at.toISOString()
     const incomingId = ids()
@@ -405,6 +423,24 @@ export function createDecisionService (options: DecisionServiceOptions) {
       duration_ms: Math.round(performance.now() - d.started),
       details: { decision_id: decisionId }
     }
+    let alertOp: CreateAlertOp | null = null
+    if (verdict.alert !== null && options.alerts !== undefined) {
+      const raised = options.alerts.raise({
+        account,
+        key,
+        contact: d.contact,
+        trigger: verdict.alert.trigger,
+        severity: verdict.alert.severity,
+        state: verdict.conversation.previous_state ?? verdict.conversation.state,
+        message: d.text ?? d.media?.caption ?? null,
+        decision_id: decisionId,
+        at
+      })
+      alertOp = raised.op
+      answer.alert = { id: raised.view.id, ...verdict.alert }
+      d.alerted(raised.view)
+    }
+    d.done(answer)
     const ops: Array<WriteOp & StoreOp> = [
       saveConversationOp({
         account: account.id,
@@ -416,7 +452,8 @@ export function createDecisionService (options: DecisionServiceOptions) {
       }, d.stored?.version ?? 0),
       appendMessagesOp(messages),
       recordDecisionOp(decisionId, reply === null ? 'done' : 'pending', key.seal(JSON.stringify(answer), answerPlace(decisionId)), consumed),
-      audit.entryUnder(key, entry)
+      ...(alertOp === null ? [] : [alertOp]),
+      audit.entryUnder(key, { ...entry, ...(answer.alert?.id === undefined ? {} : { details: { decision_id: decisionId, alert_id: answer.alert.id } }) })
     ]
     return ops
   }

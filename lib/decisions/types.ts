@@ -75,6 +75,7 @@ export interface Decision {
   }
   quota: { allowed: boolean, kind: Kind, usage: UsageView, remaining: UsageView } | null
   validation: { valid: boolean, violations: Array<{ rule: string, detail: string }>, attempts: number } | null
-  alert: { trigger: AlertTrigger, severity: AlertSeverity } | null
+  /** The alert this message raised (`id`: stored, its webhooks in the outbox). */
+  alert: { id?: string, trigger: AlertTrigger, severity: AlertSeverity } | null
   notifications: Notification[]
 }

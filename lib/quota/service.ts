@@ -54,6 +54,9 @@ export interface CheckView {
 /** What the engine tells observers (metrics) after the fact. */
 export interface ConsumeEvent { kind: Kind, count: number, allowed: boolean, reason?: LimitName }
 
+/** A consume that was granted: the counters before and after it, under these limits (the near-limit alerts). */
+export interface GrantEvent { account: Account, periods: Periods, before: UsagePair, after: UsagePair, limits: Limits }
+
 /**
  * An account's counters as the store answered them (after a consume, a refusal or a record), with the
  * instants its day and week end: from then on they are a past period's, which reads 0.
@@ -88,6 +91,7 @@ export function createQuotaService (options: QuotaServiceOptions) {
   const { store, accounts, now, random } = options
   const events = createEvents<ConsumeEvent>()
   const usageEvents = createEvents<UsageSnapshot>()
+  const grantEvents = createEvents<GrantEvent>()
 
   function sendAccount (req: SendRequest): Promise<Account> {
     return req.createMissing === true ? accounts.ensure(req.account ?? DEFAULT_ACCOUNT) : accounts.get(req.account)
@@ -162,6 +166,7 @@ export function createQuotaService (options: QuotaServiceOptions) {
     const account = { ...read, limits: result.limits }
     events.emit({ kind: req.message_type, count, allowed: result.ok, ...(result.ok ? {} : { reason: result.limit }) })
     usageEvents.emit(snapshotOf(account.id, p, result.ok ? result.after : result.usage))
+    if (result.ok) grantEvents.emit({ account, periods: p, before: result.before, after: result.after, limits: result.limits })
     if (!result.ok) {
       return {
         allowed: false,
@@ -213,10 +218,13 @@ export function createQuotaService (options: QuotaServiceOptions) {
       return snapshotOf(account.id, p, await store.getUsage(account.id, p.day, p.week))
     },
     /** A consume or record another engine made in its own plan (a decision), told to the same observers once committed. */
-    report (account: string, p: Periods, usage: UsagePair, consume: ConsumeEvent | null): void {
+    report (account: Account, p: Periods, usage: UsagePair, consume: ConsumeEvent | null, grant?: { before: UsagePair, limits: Limits }): void {
       if (consume !== null) events.emit(consume)
-      usageEvents.emit(snapshotOf(account, p, usage))
+      usageEvents.emit(snapshotOf(account.id, p, usage))
+      if (grant !== undefined) grantEvents.emit({ account, periods: p, before: grant.before, after: usage, limits: grant.limits })
     },
+    /** Be told of every granted consume, with the counters before and after (near-limit alerts). */
+    observeGrants: grantEvents.observe,
     /** Be told of every consume decision (metrics). */
     observe: events.observe,
     /** Be told of an account's counters after every consume and record (metrics' usage gauges). */

@@ -3,6 +3,7 @@
  * plans may hold any engine's operations. Engines never import this file; they ask for their own contract.
  */
 import type { AccountOp, AccountReads } from '../accounts/store.js'
+import type { AlertOp, AlertReads } from '../alerts/store.js'
 import type { AuditOp, AuditReads } from '../audit/store.js'
 import type { DataKeyOp, DataKeyReads } from '../encryption/store.js'
 import type { KeyOp, KeyReads } from '../keys/store.js'
@@ -14,7 +15,7 @@ import type { RecordResetOp, ResetReads } from '../resets/store.js'
 import type { ThenOp, UnitOfWork } from '../shared/unit-of-work.js'
 
 /** Every write operation a store applies. */
-export type StoreOp = AccountOp | ConsumeOp | ReleaseOp | RecordResetOp | KeyOp | KnowledgeOp | DataKeyOp | AuditOp | ConversationOp | DecisionOp | StoreThenOp
+export type StoreOp = AccountOp | ConsumeOp | ReleaseOp | RecordResetOp | KeyOp | KnowledgeOp | DataKeyOp | AuditOp | ConversationOp | DecisionOp | AlertOp | StoreThenOp
 /** The rest of a plan, built from the results before it: any operations, a `plan.then` among them. */
 export interface StoreThenOp extends ThenOp<StoreOp> {}
 export type OpName = StoreOp['op']
@@ -34,9 +35,9 @@ export interface Lifecycle {
  * happens whole or not at all. Errors reject the promise; callers fail closed.
  */
 export type Store = Lifecycle & AccountReads & QuotaReads & ResetReads & KeyReads & KnowledgeReads & DataKeyReads & AuditReads &
-  ConversationReads & DecisionReads & UnitOfWork<StoreOp>
+  ConversationReads & DecisionReads & AlertReads & UnitOfWork<StoreOp>
 
-export type { AccountOp, AuditOp, ConsumeOp, ConversationOp, DataKeyOp, DecisionOp, KeyOp, KnowledgeOp, RecordResetOp, ReleaseOp }
+export type { AccountOp, AlertOp, AuditOp, ConsumeOp, ConversationOp, DataKeyOp, DecisionOp, KeyOp, KnowledgeOp, RecordResetOp, ReleaseOp }
 export type { ConsumeInput, ConsumeResult } from '../quota/store.js'
 export type { ResetInput, ResetQuery } from '../resets/store.js'
 export type { NewApiKey, StoredApiKey } from '../keys/store.js'

@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { checkWebhookUrl } from '../../lib/alerts/webhook.js'
 import { createAccountService, webhookSecretPlace, type AccountService } from '../../lib/accounts/service.js'
 
 declare module '../app/config.js' {
@@ -14,6 +15,7 @@ export default fp(async function accounts (fastify) {
     defaults: config.defaults,
     now: config.now,
     audit: audit.entry,
+    checkWebhookUrl: (url) => checkWebhookUrl(url, { allowPrivate: config.allowPrivateWebhooks }),
     // Under the account's own data key, bound to the webhook's URL.
     secrets: {
       seal: async (account, url, secret) => (await encryption.seal(account, null, secret, webhookSecretPlace(account, url))).value,

@@ -13,7 +13,7 @@ declare module '../app/config.js' {
 
 /** The decision engine, `sellify_decisions_total{action,rule}` and `sellify_decision_duration_seconds`. */
 export default fp(async function decisions (fastify) {
-  const { config, store, accounts, encryption, audit, knowledge, validation, ai, quota, metrics } = fastify.sellify
+  const { config, store, accounts, encryption, audit, knowledge, validation, ai, quota, alerts, metrics } = fastify.sellify
   const service = createDecisionService({
     store,
     accounts,
@@ -23,7 +23,14 @@ export default fp(async function decisions (fastify) {
     validation,
     // No provider configured: replies come from the knowledge base and the templates, and no prompt is built.
     ai: config.ai.provider === 'none' ? null : ai.complete,
-    usage: (account, p, usage, consume) => { quota.report(account.id, p, usage, consume === null ? null : { ...consume, count: 1 }) },
+    alerts: {
+      raise: alerts.raise,
+      raised: (view) => {
+        alerts.told(view)
+        alerts.kick()
+      }
+    },
+    usage: (account, p, usage, consume, grant) => { quota.report(account, p, usage, consume === null ? null : { ...consume, count: 1 }, grant) },
     // As the audit ids: time from the clock, random bits from the CSPRNG (the injected RNG paces replies).
     ids: createIdGenerator(config.now, () => randomBytes(4).readUInt32BE() / 2 ** 32),
     now: config.now,
@@ -42,4 +49,4 @@ export default fp(async function decisions (fastify) {
     decided.inc({ action: event.action, rule: event.rule })
     duration.observe(event.duration_ms / 1000)
   })
-}, { name: 'decisions', dependencies: ['config', 'storage', 'metrics', 'encryption', 'audit', 'accounts', 'quota', 'knowledge', 'validation', 'ai'], fastify: '5.x' })
+}, { name: 'decisions', dependencies: ['config', 'storage', 'metrics', 'encryption', 'audit', 'accounts', 'quota', 'knowledge', 'validation', 'ai', 'alerts'], fastify: '5.x' })

@@ -32,6 +32,7 @@ export default fp(async function swaggerSetup (fastify) {
         { name: 'audit', description: 'The tamper-evident record of every change and decision' },
         { name: 'encryption', description: 'Master keys and their rotation (admin)' },
         { name: 'decisions', description: 'One call per incoming message: what to send, when and to whom; the reports after the send' },
+        { name: 'alerts', description: 'Alerts for a person: stored, signed webhooks with retries, acknowledgement' },
         { name: 'conversations', description: 'Each contact\'s conversation: state, messages, pause, freeze and erasure' },
         { name: 'validation', description: 'Checks of a text before it is sent' },
         { name: 'metrics', description: 'Prometheus metrics' }

@@ -38,7 +38,7 @@ const conversations: FastifyPluginAsyncTypebox = async function conversationsRou
       body: PauseBodySchema,
       response: { 200: ConversationSchema, ...errorResponses(404, 503, ...BODY_ERRORS, ...AUTH_ERRORS) }
     }
-  }, async (request) => await service.pause(scopedAccount(request.principal, request.body.account), request.params.contact, request.body.minutes, actorOf(request.principal)))
+  }, async (request) => await service.pause(scopedAccount(request.principal, request.body?.account), request.params.contact, request.body?.minutes, actorOf(request.principal)))
 
   fastify.post('/:contact/resume', {
     schema: {
@@ -48,7 +48,7 @@ const conversations: FastifyPluginAsyncTypebox = async function conversationsRou
       body: AccountBodySchema,
       response: { 200: ConversationSchema, ...errorResponses(404, 503, ...BODY_ERRORS, ...AUTH_ERRORS) }
     }
-  }, async (request) => await service.resume(scopedAccount(request.principal, request.body.account), request.params.contact, actorOf(request.principal)))
+  }, async (request) => await service.resume(scopedAccount(request.principal, request.body?.account), request.params.contact, actorOf(request.principal)))
 
   fastify.post('/:contact/freeze', {
     schema: {
@@ -58,7 +58,7 @@ const conversations: FastifyPluginAsyncTypebox = async function conversationsRou
       body: AccountBodySchema,
       response: { 200: ConversationSchema, ...errorResponses(404, 503, ...BODY_ERRORS, ...AUTH_ERRORS) }
     }
-  }, async (request) => await service.freeze(scopedAccount(request.principal, request.body.account), request.params.contact, actorOf(request.principal)))
+  }, async (request) => await service.freeze(scopedAccount(request.principal, request.body?.account), request.params.contact, actorOf(request.principal)))
 
   fastify.delete('/:contact', {
     config: { access: 'admin' },

@@ -18,7 +18,7 @@ const messages: FastifyPluginAsyncTypebox = async function messageRoutes (fastif
       body: IncomingBodySchema,
       response: { 200: DecisionSchema, ...errorResponses(404, 409, 503, ...BODY_ERRORS, ...AUTH_ERRORS) }
     }
-  }, async (request) => await service.incoming({ ...request.body, account: scopedAccount(request.principal, request.body.account) }, actorOf(request.principal)))
+  }, async (request) => await service.incoming({ ...request.body, account: scopedAccount(request.principal, request.body?.account) }, actorOf(request.principal)))
 
   fastify.post('/outgoing', {
     schema: {
@@ -27,7 +27,7 @@ const messages: FastifyPluginAsyncTypebox = async function messageRoutes (fastif
       body: OutgoingBodySchema,
       response: { 200: OutgoingSchema, ...errorResponses(404, 409, 503, ...BODY_ERRORS, ...AUTH_ERRORS) }
     }
-  }, async (request) => await service.outgoing({ ...request.body, account: scopedAccount(request.principal, request.body.account) }, actorOf(request.principal)))
+  }, async (request) => await service.outgoing({ ...request.body, account: scopedAccount(request.principal, request.body?.account) }, actorOf(request.principal)))
 
   fastify.post('/:decision_id/sent', {
     schema: {
@@ -37,7 +37,7 @@ const messages: FastifyPluginAsyncTypebox = async function messageRoutes (fastif
       body: SentBodySchema,
       response: { 200: SentSchema, ...errorResponses(404, 409, 503, ...BODY_ERRORS, ...AUTH_ERRORS) }
     }
-  }, async (request) => await service.sent(request.params.decision_id, { ...request.body, account: scopedAccount(request.principal, request.body.account) }, actorOf(request.principal)))
+  }, async (request) => await service.sent(request.params.decision_id, { ...request.body, account: scopedAccount(request.principal, request.body?.account) }, actorOf(request.principal)))
 
   fastify.post('/:decision_id/failed', {
     schema: {
@@ -47,7 +47,7 @@ const messages: FastifyPluginAsyncTypebox = async function messageRoutes (fastif
       body: FailedBodySchema,
       response: { 200: FailedSchema, ...errorResponses(404, 409, 503, ...BODY_ERRORS, ...AUTH_ERRORS) }
     }
-  }, async (request) => await service.failed(request.params.decision_id, { ...request.body, account: scopedAccount(request.principal, request.body.account) }, actorOf(request.principal)))
+  }, async (request) => await service.failed(request.params.decision_id, { ...request.body, account: scopedAccount(request.principal, request.body?.account) }, actorOf(request.principal)))
 }
 
 export default messages

@@ -74,7 +74,11 @@ export const DecisionSchema = Type.Object({
     violations: Type.Array(Type.Object({ rule: Type.String(), detail: Type.String() })),
     attempts: Type.Integer({ minimum: 0 })
   })),
-  alert: Nullable(Type.Object({ trigger: StringEnum(ALERT_TRIGGERS), severity: StringEnum(['critical', 'high', 'warning'] as const) })),
+  alert: Nullable(Type.Object({
+    id: Type.Optional(Type.String({ description: 'The stored alert (GET /api/v1/alerts/:id)' })),
+    trigger: StringEnum(ALERT_TRIGGERS),
+    severity: StringEnum(['critical', 'high', 'warning'] as const)
+  })),
   notifications: Type.Array(Type.Object({ to: Type.String(), text: Type.String() }), { description: 'WhatsApp texts for the bot to send to the account\'s alert_numbers' })
 })
 

@@ -142,6 +142,10 @@ t.test('route × key matrix (metrics behind the admin key)', async (t) => {
     ['POST', '/api/v1/conversations/+33600000001/resume', { account: 'acme' }, '/api/v1/conversations/{contact}/resume', 403, 200, 200],
     ['POST', '/api/v1/conversations/+33600000001/freeze', { account: 'acme' }, '/api/v1/conversations/{contact}/freeze', 403, 200, 200],
     ['DELETE', '/api/v1/conversations/+33600000001?account=acme', undefined, '/api/v1/conversations/{contact}', 403, 403, 204],
+    ['GET', '/api/v1/alerts?account=acme', undefined, '/api/v1/alerts/', 403, 200, 200],
+    ['GET', '/api/v1/alerts/alr_01900000-0000-7000-8000-000000000000?account=acme', undefined, '/api/v1/alerts/{id}', 403, 404, 404],
+    ['POST', '/api/v1/alerts/alr_01900000-0000-7000-8000-000000000000/ack', { account: 'acme' }, '/api/v1/alerts/{id}/ack', 403, 404, 404],
+    ['POST', '/api/v1/alerts/test', { account: 'acme' }, '/api/v1/alerts/test', 403, 200, 200],
     ['GET', '/metrics', undefined, '/metrics', 403, 403, 200]
   ]
 

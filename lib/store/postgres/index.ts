@@ -22,6 +22,7 @@ import { prepare } from '../sql/plan.js'
 import { closedError, type Row } from '../sql/rows.js'
 import { SellifyError } from '../../shared/errors.js'
 import { postgresAccounts } from './accounts.js'
+import { postgresAlerts } from './alerts.js'
 import { postgresAudit } from './audit.js'
 import { postgresConversations } from './conversations.js'
 import { postgresDataKeys } from './data-keys.js'
@@ -166,6 +167,7 @@ export function createPostgresStore (options: PostgresStoreOptions): Store {
   const dataKeys = postgresDataKeys(conn)
   const audit = postgresAudit(conn)
   const conversations = postgresConversations(conn)
+  const alerts = postgresAlerts(conn)
   const appliers: PostgresAppliers = {
     ...accounts.appliers,
     ...quota.appliers,
@@ -175,6 +177,7 @@ export function createPostgresStore (options: PostgresStoreOptions): Store {
     ...dataKeys.appliers,
     ...audit.appliers,
     ...conversations.appliers,
+    ...alerts.appliers,
     // Applied by applyAll itself, which has the results before it.
     'plan.then': { run: async () => { throw new Error('store: plan.then is applied by the plan runner') }, transactional: true }
   }
@@ -292,6 +295,7 @@ export function createPostgresStore (options: PostgresStoreOptions): Store {
     ...guarded(dataKeys.reads),
     ...guarded(audit.reads),
     ...guarded(conversations.reads),
+    ...guarded(alerts.reads),
     commit
   }
 }

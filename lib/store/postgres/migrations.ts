@@ -540,5 +540,47 @@ CREATE TABLE decisions (
 );
 CREATE INDEX decisions_contact ON decisions (account, key_id);
 `
+  },
+  {
+    version: 11,
+    name: 'alerts and their webhook outbox',
+    // As SQLite's migration 7; both go with their account.
+    sql: `
+CREATE TABLE alerts (
+  id text PRIMARY KEY,
+  account text NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+  key_id text,
+  contact text,
+  trigger text NOT NULL,
+  severity text NOT NULL,
+  state text,
+  message text,
+  decision_id text,
+  dedupe text,
+  created_at text NOT NULL,
+  acknowledged_at text,
+  acknowledged_by jsonb,
+  UNIQUE (account, dedupe)
+);
+CREATE INDEX alerts_account ON alerts (account, id);
+
+CREATE TABLE alert_deliveries (
+  id text PRIMARY KEY,
+  alert_id text NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
+  account text NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+  url text NOT NULL,
+  status text NOT NULL,
+  attempts integer NOT NULL,
+  next_attempt_at text,
+  claim text,
+  claimed_until text,
+  last_status integer,
+  last_error text,
+  created_at text NOT NULL,
+  delivered_at text
+);
+CREATE INDEX alert_deliveries_due ON alert_deliveries (status, next_attempt_at, id);
+CREATE INDEX alert_deliveries_alert ON alert_deliveries (alert_id);
+`
   }
 ]

@@ -4,6 +4,7 @@
  */
 import type { OpName, OpOf, StoreOp } from '../contract.js'
 import { checkAuditEntry, checkIndexes } from './audit.js'
+import { checkAlert, checkOutcome } from './alerts.js'
 import { checkConsumed, checkConversation, checkKeyIds, checkMessage, checkStatuses } from './conversations.js'
 import { accountValues, checkConsumeInput, checkNewKey, checkResetInput, isDayKey, isWeekKey, toIso } from './rows.js'
 
@@ -91,6 +92,20 @@ const CHECKS: Checks = {
   'decisions.mark': (op) => {
     if (typeof op.id !== 'string' || (op.to !== 'sent' && op.to !== 'failed')) throw new TypeError('store: decisions.mark needs an id and sent or failed')
     checkStatuses(op.from)
+  },
+  'alerts.create': (op) => { checkAlert(op.alert, op.deliveries) },
+  'alerts.ack': (op) => {
+    if (typeof op.id !== 'string' || op.id === '' || op.by === undefined) throw new TypeError('store: alerts.ack needs an id and who acknowledged')
+    toIso(op.at)
+  },
+  'alerts.claim': (op) => {
+    toIso(op.now)
+    toIso(op.until)
+    if (typeof op.claim !== 'string' || op.claim === '' || !Number.isSafeInteger(op.limit) || op.limit < 1) throw new TypeError('store: alerts.claim needs a claim id and a positive limit')
+  },
+  'alerts.attempted': (op) => {
+    if (typeof op.id !== 'string' || typeof op.claim !== 'string') throw new TypeError('store: alerts.attempted needs the delivery and its claim')
+    checkOutcome(op.outcome)
   },
   'plan.then': (op) => {
     if (typeof op.build !== 'function') throw new TypeError('store: plan.then needs a build function')

@@ -21,6 +21,7 @@ import { pendingMigrations } from '../sql/migrate.js'
 import { prepare } from '../sql/plan.js'
 import { closedError, num, type Row } from '../sql/rows.js'
 import { sqliteAccounts } from './accounts.js'
+import { sqliteAlerts } from './alerts.js'
 import { sqliteAudit } from './audit.js'
 import { sqliteConversations } from './conversations.js'
 import { sqliteDataKeys } from './data-keys.js'
@@ -147,6 +148,7 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
   const dataKeys = sqliteDataKeys(conn)
   const audit = sqliteAudit(conn)
   const conversations = sqliteConversations(conn)
+  const alerts = sqliteAlerts(conn)
   const appliers: SqliteAppliers = {
     ...accounts.appliers,
     ...quota.appliers,
@@ -156,6 +158,7 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
     ...dataKeys.appliers,
     ...audit.appliers,
     ...conversations.appliers,
+    ...alerts.appliers,
     // Applied by applyAll itself, which has the results before it.
     'plan.then': { run: () => { throw new Error('store: plan.then is applied by the plan runner') } }
   }
@@ -345,6 +348,7 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
     ...direct(dataKeys.reads),
     ...direct(audit.reads),
     ...direct(conversations.reads),
+    ...direct(alerts.reads),
     commit,
 
     async close () {

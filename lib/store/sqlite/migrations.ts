@@ -182,5 +182,47 @@ CREATE TABLE decisions (
 ) STRICT;
 CREATE INDEX decisions_contact ON decisions (account, key_id);
 `
+  },
+  {
+    version: 7,
+    name: 'alerts and their webhook outbox',
+    // An alert's texts are under its contact's data key; dedupe (NULL for most) makes a quota alert once per period.
+    sql: `
+CREATE TABLE alerts (
+  id TEXT PRIMARY KEY,
+  account TEXT NOT NULL,
+  key_id TEXT,
+  contact TEXT,
+  trigger TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  state TEXT,
+  message TEXT,
+  decision_id TEXT,
+  dedupe TEXT,
+  created_at TEXT NOT NULL,
+  acknowledged_at TEXT,
+  acknowledged_by TEXT,
+  UNIQUE (account, dedupe)
+) STRICT;
+CREATE INDEX alerts_account ON alerts (account, id);
+
+CREATE TABLE alert_deliveries (
+  id TEXT PRIMARY KEY,
+  alert_id TEXT NOT NULL,
+  account TEXT NOT NULL,
+  url TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_attempt_at TEXT,
+  claim TEXT,
+  claimed_until TEXT,
+  last_status INTEGER,
+  last_error TEXT,
+  created_at TEXT NOT NULL,
+  delivered_at TEXT
+) STRICT;
+CREATE INDEX alert_deliveries_due ON alert_deliveries (status, next_attempt_at, id);
+CREATE INDEX alert_deliveries_alert ON alert_deliveries (alert_id);
+`
   }
 ]
