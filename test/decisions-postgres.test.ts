@@ -32,7 +32,7 @@ const karite = {
   }],
   faq: [{ id: 'livraison', triggers: ['livraison'], answer: 'Livraison en 48 h à Abidjan.' }]
 }
-const SHOPPER = ['Bonjour', 'Combien coûte la crème au karité ?', 'Vous faites la livraison ?', 'C\'est trop cher', 'Je prends la crème au karité']
+const SHOPPER = ['Bonjour', 'Combien coûte la crème au karité ?', 'Vous faites la livraison ?', 'La crème au karité, c\'est trop cher', 'Je prends la crème au karité']
 
 const skip = await pgSkip()
 
@@ -145,7 +145,7 @@ if (skip !== false) {
       for (const d of answered) normalised(d.decision_id, ids)
       return {
         list: normalised(await get(app, '/api/v1/conversations'), ids),
-        detail: normalised(await get(app, `/api/v1/conversations/${X}`), ids),
+        detail: normalised(await get(app, `/api/v1/conversations/${X}`), ids) as Json,
         usage: await usage(app),
         records: normalised((await trail(app, `contact=${encodeURIComponent(X)}`)).map(recordShape), ids),
         chain: await verify(app)
@@ -181,6 +181,20 @@ if (skip !== false) {
     t.equal(onA.messages[2].text, 'Je prends la crème au karité', 'B\'s message, decrypted by A')
     t.strictSame(await get(b, '/api/v1/conversations'), await get(a, '/api/v1/conversations'))
     t.match(await usage(b), { messages_today: 3, images_today: 1 })
+
+    // Conversations with one last activity, written by both, paged on PostgreSQL's ordering: each once.
+    const many = Array.from({ length: 9 }, (_, i) => `+2250700000${i}`)
+    await Promise.all(many.map(async (c, i) => await say(i % 2 === 0 ? a : b, c, 'Bonjour')))
+    const seen: string[] = []
+    let before: string | null = null
+    for (let page = 0; page < 20; page++) {
+      const got: Json = await get(page % 2 === 0 ? a : b, `/api/v1/conversations?limit=2${before === null ? '' : `&before=${encodeURIComponent(before)}`}`)
+      seen.push(...got.conversations.map((c: Json) => c.contact))
+      before = got.next_before
+      if (before === null) break
+    }
+    t.strictSame([...seen].sort(), [...many, X].sort(), 'paged across both instances: every conversation once')
+    t.strictSame(seen, (await get(a, '/api/v1/conversations')).conversations.map((c: Json) => c.contact), 'in the listing\'s order')
 
     // An operator's change on one instance is what the other decides with.
     t.equal((await call(b, 'POST', `/api/v1/conversations/${X}/pause`, { minutes: 10 })).statusCode, 200)

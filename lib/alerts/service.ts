@@ -16,12 +16,10 @@ import { BadRequest, defineError } from '../shared/errors.js'
 import { createEvents } from '../shared/events.js'
 import type { UnitOfWork } from '../shared/unit-of-work.js'
 import { ackAlertOp, attemptedOp, claimDeliveriesOp, createAlertOp, type AlertOp, type AlertReads, type CreateAlertOp, type StoredAlert, type StoredDelivery } from './store.js'
-import { deliver as send, nextAttempt, sign, type DeliveryResult } from './webhook.js'
+import { DELIVERY_TIMEOUT_MS, deliver as send, nextAttempt, retryable, sign, type DeliveryResult } from './webhook.js'
 
 export const UnknownAlert = defineError('SELLIFY_UNKNOWN_ALERT', 404, (id: string) => `alert ${id} does not exist`)
 
-/** One attempt's deadline (SPEC §19). */
-export const DELIVERY_TIMEOUT_MS = 5000
 /** How long a claimed delivery is held by its instance: far above one attempt, so no other instance retakes it. */
 const LEASE_MS = 60_000
 /** Deliveries claimed per pass, and posted at once. */
@@ -213,7 +211,7 @@ export function createAlertService (options: AlertServiceOptions) {
     const at = now()
     const attempts = d.attempts + 1
     const stop = result.error === 'alert_gone' || result.error === 'webhook_removed'
-    const next = result.ok || result.status === 410 || stop ? null : nextAttempt(attempts, at)
+    const next = stop || !retryable(result) ? null : nextAttempt(attempts, at)
     const status = result.ok ? 'delivered' : result.status === 410 ? 'gone' : next === null ? 'failed' : 'pending'
     await store.commit([attemptedOp(d.id, claimId, {
       status,

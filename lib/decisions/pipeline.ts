@@ -122,7 +122,9 @@ export function decide (input: DecideInput): Verdict {
   const event = eventOf(analysis, hints)
   // A session's first message that names nothing is a greeting, answered with the greeting template.
   const firstOfSession = input.conversation === null || restarted
-  const misunderstandings = event === null && !firstOfSession ? before.misunderstandings + 1 : 0
+  // A message that raises an alert was understood well enough: it is not a misunderstanding.
+  const understood = event !== null || analysis.alert !== null || (hints.sentiment ?? null) !== null
+  const misunderstandings = !understood && !firstOfSession ? before.misunderstandings + 1 : 0
   const moved = (state: State): ConversationFields => ({
     ...before,
     state,

@@ -129,7 +129,7 @@ export function createDecisionService (options: DecisionServiceOptions) {
   }
 
   /** The reply's text and where it came from, for a verdict that sends one. */
-  async function replyText (account: Account, key: ContactKey, compiled: CompiledKnowledge, verdict: Verdict, analysis: ReturnType<CompiledKnowledge['analyse']>, firstOfSession: boolean):
+  async function replyText (account: Account, key: ContactKey, compiled: CompiledKnowledge, verdict: Verdict, analysis: ReturnType<CompiledKnowledge['analyse']>, firstOfSession: boolean, message: string | null):
   Promise<{ text: string, source: ReplySource, validation: Decision['validation'], ai_prompt: string | null, ai_response: string | null } | null> {
     const pack = languagePack(account.language)
     const fallback = account.fallback_message ?? pack.fallback_message
@@ -149,7 +149,8 @@ export function createDecisionService (options: DecisionServiceOptions) {
         objective: state as Objective,
         knowledge: kb,
         match: analysis,
-        history: await history(account.id, key)
+        // The conversation so far, then the message being answered (not stored yet: it is in this decision's plan).
+        history: [...await history(account.id, key), ...(message === null ? [] : [{ from: 'customer' as const, text: message }])]
       })
       const matched = analysis.products.map((p) => p.id)
       const written = await writeReply({
@@ -211,7 +212,10 @@ export function createDecisionService (options: DecisionServiceOptions) {
         account, now: at, conversation: stored, analysis: analysed, hints: input.hints ?? {}, opening: activeAt(account, at), products
       })
       const firstOfSession = stored === null || verdict.restarted
-      const written = await replyText(account, key, compiled, verdict, analysed, firstOfSession)
+      // A decision that consumes nothing still records every counter (they are what the consume would see).
+      const p = periodsAt(at, account)
+      const unchanged = verdict.reply.kind === 'none' ? await store.getUsage(account.id, p.day, p.week) : null
+      const written = await replyText(account, key, compiled, verdict, analysed, firstOfSession, text ?? input.media?.caption ?? null)
       const decisionId = `dcs_${ids()}`
       let answer: Decision | null = null
       const consumptions: Consumption[] = []
@@ -234,6 +238,7 @@ export function createDecisionService (options: DecisionServiceOptions) {
         media: input.media ?? null,
         actor,
         started,
+        unchanged,
         done: (a) => { answer = a },
         report: (r) => { consumptions.push(r) },
         begin: () => {
@@ -257,7 +262,6 @@ export function createDecisionService (options: DecisionServiceOptions) {
         if (holder === null) throw new Error(`store: the decision ${claim.id} holding a claim is gone`)
         return told(await replay(holder), started, true)
       }
-      const p = periodsAt(at, account)
       for (const c of consumptions) options.usage?.(account, p, c.usage, c.consume, c.grant)
       for (const view of alerted) options.alerts?.raised(view)
       return told(answer as unknown as Decision, started, false)
@@ -287,6 +291,8 @@ export function createDecisionService (options: DecisionServiceOptions) {
     media: IncomingMessage['media']
     actor: AuditActor
     started: number
+    /** The counters, for a decision that consumes nothing. */
+    unchanged: UsagePair | null
     done: (answer: Decision) => void
     /** Each consume's answer, told to the quota's observers once the plan committed. */
     report: (r: Consumption) => void
@@ -400,7 +406,8 @@ export function createDecisionService (options: DecisionServiceOptions) {
       messages.push({ id: outId, account: account.id, key_id: key.id, direction: 'out', sender: 'bot', text: key.seal(reply.text, messagePlace(outId)), media_type: sentMedia?.type ?? null, decision_id: decisionId, at: iso })
     }
     const consumed: Consumed | null = granted && kind !== null ? { kind, count: 1, day: p.day, week: p.week } : null
-    const before = consume === null ? undefined : consume.ok ? consume.before : 'usage' in consume ? consume.usage : undefined
+    const before = consume === null ? d.unchanged ?? undefined : consume.ok ? consume.before : 'usage' in consume ? consume.usage : undefined
+    const after = usageNow ?? d.unchanged
     const entry: AuditInput = {
       account: account.id,
       actor: d.actor,
@@ -419,7 +426,7 @@ export function createDecisionService (options: DecisionServiceOptions) {
       ...(written?.ai_response == null ? {} : { ai_response: written.ai_response }),
       ...(written?.validation == null ? {} : { validation: written.validation as unknown as JsonObject }),
       ...(before === undefined ? {} : { quotas_before: usageView(before) as unknown as JsonObject }),
-      ...(usageNow === null ? {} : { quotas_after: usageView(usageNow) as unknown as JsonObject }),
+      ...(after === null ? {} : { quotas_after: usageView(after) as unknown as JsonObject }),
       duration_ms: Math.round(performance.now() - d.started),
       details: { decision_id: decisionId }
     }
@@ -498,10 +505,11 @@ export function createDecisionService (options: DecisionServiceOptions) {
     const c = decision.consumed
     const periods = c === null ? [] : [c.day === p.day ? c.day : null, c.week === p.week ? c.week : null].filter((x): x is string => x !== null)
     const released = periods.length > 0
-    if (decision.status === 'failed') return { status: 'failed', released, usage: usageView(await store.getUsage(account.id, p.day, p.week)) }
+    // Again: what the first report gave back, not what would be given back now.
+    if (decision.status === 'failed') return { status: 'failed', released: decision.released === true, usage: usageView(await store.getUsage(account.id, p.day, p.week)) }
     if (decision.status !== 'pending') throw DecisionNotSendable(id, decision.status)
     const moved = (previous: unknown): boolean => previous === true
-    const plan: StoreOp[] = [markDecisionOp(id, ['pending'], 'failed')]
+    const plan: StoreOp[] = [markDecisionOp(id, ['pending'], 'failed', undefined, released)]
     if (released && c !== null) plan.push({ ...releaseOp({ account: account.id, periods, kind: c.kind, count: c.count }), when: moved })
     plan.push(thenOp<StoreOp>((r) => r[0] === true ? [audit.entryUnder(key, { account: account.id, actor, type: 'failed', details: { decision_id: id, released } })] : []))
     const [marked] = await store.commit(plan)

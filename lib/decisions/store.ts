@@ -28,6 +28,8 @@ export interface StoredDecision {
   /** The whole answer as JSON, encrypted under the contact's data key. */
   answer: string | null
   consumed: Consumed | null
+  /** For a failed decision: whether what it consumed was given back (null otherwise). */
+  released: boolean | null
 }
 
 export type ClaimResult = { claimed: true } | { claimed: false, id: string }
@@ -55,6 +57,8 @@ export interface MarkDecisionOp extends WriteOp<'decisions.mark', boolean> {
   readonly id: string
   readonly from: readonly DecisionStatus[]
   readonly to: 'sent' | 'failed'
+  /** For `failed`: whether its consume is given back in the same plan. */
+  readonly released: boolean | null
 }
 
 export type DecisionOp = ClaimDecisionOp | RecordDecisionOp | MarkDecisionOp
@@ -62,8 +66,8 @@ export type DecisionOp = ClaimDecisionOp | RecordDecisionOp | MarkDecisionOp
 export const claimDecisionOp = (decision: ClaimDecisionOp['decision'], since: string): ClaimDecisionOp => ({ op: 'decisions.claim', decision, since })
 export const recordDecisionOp = (id: string, status: 'pending' | 'done', answer: string, consumed: Consumed | null): RecordDecisionOp =>
   ({ op: 'decisions.record', id, status, answer, consumed })
-export const markDecisionOp = (id: string, from: readonly DecisionStatus[], to: 'sent' | 'failed', when?: (previous: unknown) => boolean): MarkDecisionOp =>
-  when === undefined ? { op: 'decisions.mark', id, from, to } : { op: 'decisions.mark', id, from, to, when }
+export const markDecisionOp = (id: string, from: readonly DecisionStatus[], to: 'sent' | 'failed', when?: (previous: unknown) => boolean, released: boolean | null = null): MarkDecisionOp =>
+  when === undefined ? { op: 'decisions.mark', id, from, to, released } : { op: 'decisions.mark', id, from, to, released, when }
 
 export interface DecisionReads {
   getDecision: (id: string) => Promise<StoredDecision | null>

@@ -16,8 +16,13 @@ export const REDACT = [
 export const URL_PATHS = ['req.url', 'request.url', 'url', 'err.message', 'err.stack']
 
 const CENSOR = '[redacted]'
-/** Query parameters whose values are secrets: any name that mentions a key, a token, a secret, a password, auth or a signature. */
-const SECRET_NAME = /key|token|secret|passw|auth|sig|credential/i
+/**
+ * Query parameters whose values are secrets: any name that mentions a key, a token, a secret, a password, auth
+ * or a signature; and the ones that name a customer (`contact`: a phone number).
+ */
+const SECRET_NAME = /key|token|secret|passw|auth|sig|credential|contact/i
+/** A contact id in a path (`/api/v1/conversations/+33612345678/pause`): personal data, never logged. */
+const CONTACT_SEGMENT = /(\/conversations\/)([^/?#\s]+)/g
 /** A Sellify key's shape, redacted whatever parameter carries it. */
 const SECRET_VALUE = /^sk_[A-Za-z0-9_-]{20,}$/
 /** One query parameter (`?name=value`, `&…`, `;…`) anywhere in a text; its value ends at the next separator. */
@@ -32,10 +37,12 @@ function decoded (text: string): string {
 }
 
 /**
- * The text with the value of every secret query parameter replaced by `[redacted]`: a URL, or a message
- * quoting one or more (`Route GET:/x?api_key=… not found`). Names are matched after percent-decoding.
+ * The text with the value of every secret query parameter, and a contact id in a conversation's path, replaced
+ * by `[redacted]`: a URL, or a message quoting one or more (`Route GET:/x?api_key=… not found`). Names are
+ * matched after percent-decoding.
  */
 export function redactUrl (text: string): string {
+  if (text.includes('/conversations/')) text = text.replace(CONTACT_SEGMENT, `$1${CENSOR}`)
   if (!text.includes('=')) return text
   return text.replace(PARAM, (whole, sep: string, name: string, value: string) =>
     SECRET_NAME.test(decoded(name)) || SECRET_VALUE.test(decoded(value)) ? `${sep}${name}=${CENSOR}` : whole)

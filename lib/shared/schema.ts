@@ -11,7 +11,9 @@ export function StringEnum<const T extends readonly string[]> (values: T, option
  * fast-json-stringify run ajv on every answer to pick the branch; this serializes directly.
  */
 export function Nullable<T extends TSchema> (schema: T) {
-  return Type.Unsafe<Static<T> | null>({ ...schema, nullable: true })
+  // An enum lists null too: `nullable` lets the type be null, but an enum that lacks it would still refuse it.
+  const values = (schema as { enum?: unknown[] }).enum
+  return Type.Unsafe<Static<T> | null>({ ...schema, ...(Array.isArray(values) ? { enum: [...values, null] } : {}), nullable: true })
 }
 
 export const IsoTimestampSchema = Type.String({ format: 'date-time', examples: ['2026-01-18T00:00:00.000Z'] })

@@ -7,7 +7,7 @@ export function describeValidation (errors: ErrorObject[], part: string): string
   switch (e.keyword) {
     case 'additionalProperties': return `${at}/${String(e.params.additionalProperty)} is not an allowed field`
     case 'required': return `${at}/${String(e.params.missingProperty)} is required`
-    case 'enum': return `${at} must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`
+    case 'enum': return `${at} must be one of ${(e.params.allowedValues as unknown[]).map((v) => v === null ? 'null' : String(v)).join(', ')}`
     default: return `${at} ${e.message ?? 'is invalid'}`
   }
 }

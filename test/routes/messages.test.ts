@@ -324,22 +324,23 @@ t.test('the gateway\'s hints: its event is used, its sentiment raises the alert'
   t.match(threatWords, { action: 'alert_human', reason: 'threat', conversation: { state: 'escalated', event: 'threat_detected' } }, 'a threat Sellify finds wins over the hint')
 })
 
-t.test('a gateway hint of threat_detected or freeze leaves a conversation no bot may answer: nothing is sent', async (t) => {
-  // SPEC §16: escalated and frozen are left only by an operator; §17 rule 3: a human owns them → ignore;
-  // rule 4: what escalates a conversation alerts a person.
+t.test('a gateway hint of threat_detected alerts; a hint of freeze freezes: nothing is sent to either', async (t) => {
+  // SPEC §16: the gateway's event is used; escalated and frozen are left only by an operator. §17 rules 3-4:
+  // what escalates a conversation alerts a person; a conversation a human owns is not answered.
   const app = await build(t)
   await setup(t, app, { alert_numbers: ALERT_NUMBERS.slice(0, 1) })
   await say(t, app, 'Bonjour', {}, '+2001')
   const threat = await say(t, app, 'bla bla', { hints: { event: 'threat_detected' } }, '+2001')
-  t.equal(threat.conversation.state, 'escalated')
-  t.equal(threat.reply, null, 'threat_detected hint: no reply to an escalated conversation')
-  t.equal(threat.action, 'alert_human', 'threat_detected hint: a person is alerted')
+  t.match(threat, { action: 'alert_human', rule: 'alert', reply: null, quota: null, alert: { trigger: 'threat', severity: 'critical' }, conversation: { state: 'escalated', event: 'threat_detected' } })
+  t.strictSame(threat.notifications, [{ to: ALERT_NUMBERS[0], text: alertText('+2001', 'discovery', 'bla bla') }])
 
   await say(t, app, 'Bonjour', {}, '+2002')
+  const before = await usage(app)
   const freeze = await say(t, app, 'bla bla', { hints: { event: 'freeze' } }, '+2002')
-  t.equal(freeze.conversation.state, 'frozen')
-  t.equal(freeze.reply, null, 'freeze hint: no reply to a frozen conversation')
-  t.equal(freeze.action, 'ignore')
+  t.match(freeze, { action: 'ignore', rule: 'frozen', reply: null, quota: null, notifications: [], conversation: { state: 'frozen', previous_state: 'discovery', event: 'freeze' } })
+  t.match(await say(t, app, 'Bonjour ?', {}, '+2002'), { action: 'ignore', rule: 'frozen' })
+  t.strictSame(await usage(app), before, 'nothing consumed')
+  t.match((await call(app, 'POST', '/api/v1/conversations/+2002/resume', {})).json(), { state: 'discovery', previous_state: 'frozen' })
 })
 
 t.test('a customer who says stop: negative, ignored, nothing consumed', async (t) => {
@@ -529,7 +530,7 @@ t.test('bad input: a 400 naming the field, and nothing changes', async (t) => {
     ['a timestamp that does not parse', { contact: CONTACT, text: 'Bonjour', timestamp: 'hier soir' }, /^body\/timestamp must be an ISO 8601 date-time/],
     ['a timestamp with month 13', { contact: CONTACT, text: 'Bonjour', timestamp: '2026-13-01T10:00:00Z' }, /^body\/timestamp must be an ISO 8601 date-time/],
     ['hints.event not in the list', { contact: CONTACT, text: 'Bonjour', hints: { event: 'greeting' } }, /^body\/hints\/event must be one of product_question, /],
-    ['hints.sentiment not in the list', { contact: CONTACT, text: 'Bonjour', hints: { sentiment: 'joy' } }, /^body\/hints\/sentiment must be one of anger, threat$/],
+    ['hints.sentiment not in the list', { contact: CONTACT, text: 'Bonjour', hints: { sentiment: 'joy' } }, /^body\/hints\/sentiment must be one of anger, threat, null$/],
     ['an unknown field', { contact: CONTACT, text: 'Bonjour', conversation_state: 'Discovery' }, /^body\/conversation_state is not an allowed field$/],
     ['text not a string', { contact: CONTACT, text: 42 }, /^body\/text must be string/],
     ['an empty message_id', { contact: CONTACT, text: 'Bonjour', message_id: '' }, /^body\/message_id must NOT have fewer than 1 characters/],
@@ -667,7 +668,7 @@ t.test('null stands for absent: the SPEC\'s own example request, null hints and 
     account: 'default', contact: CONTACT, message_id: '3EB0A1B2C3', text: 'Bonjour, combien coûte la crème au karité ?', media: null, timestamp: '2026-01-18T10:15:00Z', hints: { event: null }
   })
   t.equal(example.statusCode, 200, `hints.event null: ${example.body}`)
-  const sentiment = await call(app, 'POST', '/api/v1/messages/incoming', { contact: '+1', text: 'Bonjour', hints: { event: null, sentiment: null } })
+  const sentiment = await call(app, 'POST', '/api/v1/messages/incoming', { contact: '+1', text: 'Bonjour', hints: { sentiment: null } })
   t.equal(sentiment.statusCode, 200, `hints.sentiment null: ${sentiment.body}`)
   const human = await call(app, 'POST', '/api/v1/messages/outgoing', { contact: CONTACT, text: 'Bonjour', media_type: null, message_id: null })
   t.equal(human.statusCode, 200, `outgoing media_type null: ${human.body}`)

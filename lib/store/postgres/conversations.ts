@@ -57,7 +57,8 @@ export function postgresConversations (c: PostgresConn) {
         ((await q.result(SQL.record, [status, answer, consumed === null ? null : JSON.stringify(consumed), id])).rowCount ?? 0) > 0
     },
     'decisions.mark': {
-      run: async (q, { id, from, to }) => ((await q.result(dialect.pg(markSql(from)), [to, id, ...from])).rowCount ?? 0) > 0
+      run: async (q, { id, from, to, released }) =>
+        ((await q.result(dialect.pg(markSql(from)), [to, released === null || released === undefined ? null : released ? 1 : 0, id, ...from])).rowCount ?? 0) > 0
     }
   }
 

@@ -536,6 +536,7 @@ CREATE TABLE decisions (
   created_at text NOT NULL,
   answer text,
   consumed jsonb,
+  released integer,
   UNIQUE (account, message_key)
 );
 CREATE INDEX decisions_contact ON decisions (account, key_id);
@@ -559,7 +560,7 @@ CREATE TABLE alerts (
   dedupe text,
   created_at text NOT NULL,
   acknowledged_at text,
-  acknowledged_by jsonb,
+  acknowledged_by text,
   UNIQUE (account, dedupe)
 );
 CREATE INDEX alerts_account ON alerts (account, id);

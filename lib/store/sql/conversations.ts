@@ -41,7 +41,7 @@ export function eraseSql (table: 'conversations' | 'conversation_messages' | 'de
 
 /** `UPDATE decisions SET status = ? WHERE id = ? AND status IN (…)`. */
 export function markSql (from: readonly DecisionStatus[]): string {
-  return `UPDATE decisions SET status = ? WHERE id = ? AND status IN (${marks(from.length)})`
+  return `UPDATE decisions SET status = ?, released = ? WHERE id = ? AND status IN (${marks(from.length)})`
 }
 
 export function listConversationsSql (q: ConversationQuery): { sql: string, params: unknown[] } {
@@ -158,6 +158,7 @@ export function rowToDecision (r: Row): StoredDecision {
     status: String(r.status) as DecisionStatus,
     created_at: String(r.created_at),
     answer: text(r.answer),
-    consumed: r.consumed === null || r.consumed === undefined ? null : parsed(r.consumed) as Consumed
+    consumed: r.consumed === null || r.consumed === undefined ? null : parsed(r.consumed) as Consumed,
+    released: r.released === null || r.released === undefined ? null : Number(r.released) === 1
   }
 }

@@ -48,7 +48,7 @@ export function sqliteConversations (c: SqliteConn) {
       atomic: true
     },
     'decisions.mark': {
-      run: ({ id, from, to }) => c.run(markSql(from), to, id, ...from).changes > 0,
+      run: ({ id, from, to, released }) => c.run(markSql(from), to, released === null || released === undefined ? null : released ? 1 : 0, id, ...from).changes > 0,
       atomic: true
     }
   }

@@ -178,6 +178,7 @@ CREATE TABLE decisions (
   created_at TEXT NOT NULL,
   answer TEXT,
   consumed TEXT,
+  released INTEGER,
   UNIQUE (account, message_key)
 ) STRICT;
 CREATE INDEX decisions_contact ON decisions (account, key_id);

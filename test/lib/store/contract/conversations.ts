@@ -272,7 +272,7 @@ export function conversationsContract (t: Test, { open }: ContractContext): void
     const [account, other] = await accounts(store, 'dcs-claim', 'dcs-claim-other')
     const first = decision(account, 'k-1', 'mk-1')
     t.strictSame(await store.commit([claimDecisionOp(first, SINCE)]), [{ claimed: true }])
-    t.strictSame(await store.getDecision(first.id), { ...first, status: 'deciding', answer: null, consumed: null }, 'claimed: deciding, nothing recorded yet')
+    t.strictSame(await store.getDecision(first.id), { ...first, status: 'deciding', answer: null, consumed: null, released: null }, 'claimed: deciding, nothing recorded yet')
     t.strictSame(await store.decisionByKey(account, 'mk-1', SINCE), await store.getDecision(first.id), 'found by its message key')
     t.strictSame(await store.decisionByKey(account, 'mk-1', first.created_at), await store.getDecision(first.id), 'made at `since`: found')
     t.equal(await store.decisionByKey(account, 'mk-1', '2026-01-18T10:00:00.001Z'), null, 'made before `since`: not found')
@@ -307,11 +307,11 @@ export function conversationsContract (t: Test, { open }: ContractContext): void
     const answer = 'v1.k-1.sealed-answer {"action":"respond_text","reply":"Bonjour 💧"}'
 
     t.strictSame(await store.commit([recordDecisionOp(pending.id, 'pending', answer, consumed)]), [true])
-    t.strictSame(await store.getDecision(pending.id), { ...pending, status: 'pending', answer, consumed }, 'answer and consumed read back exactly')
+    t.strictSame(await store.getDecision(pending.id), { ...pending, status: 'pending', answer, consumed, released: null }, 'answer and consumed read back exactly')
     t.strictSame(await store.commit([recordDecisionOp(pending.id, 'done', 'v1.other', null)]), [false], 'a decision is recorded once')
-    t.strictSame(await store.getDecision(pending.id), { ...pending, status: 'pending', answer, consumed }, 'unchanged')
+    t.strictSame(await store.getDecision(pending.id), { ...pending, status: 'pending', answer, consumed, released: null }, 'unchanged')
     t.strictSame(await store.commit([recordDecisionOp(done.id, 'done', 'v1.nothing', null)]), [true])
-    t.strictSame(await store.getDecision(done.id), { ...done, status: 'done', answer: 'v1.nothing', consumed: null })
+    t.strictSame(await store.getDecision(done.id), { ...done, status: 'done', answer: 'v1.nothing', consumed: null, released: null })
     t.strictSame(await store.commit([recordDecisionOp(uid('dcs-none'), 'done', 'v1.x', null)]), [false], 'an unknown decision')
 
     t.strictSame(await store.commit([markDecisionOp(deciding.id, ['pending', 'done'], 'sent')]), [false], 'a decision still deciding is not marked')
@@ -319,10 +319,10 @@ export function conversationsContract (t: Test, { open }: ContractContext): void
     t.strictSame(await store.commit([markDecisionOp(pending.id, ['pending'], 'sent')]), [true])
     t.strictSame(await store.commit([markDecisionOp(pending.id, ['pending'], 'sent')]), [false], 'marked once')
     t.strictSame(await store.commit([markDecisionOp(pending.id, ['pending', 'done'], 'failed')]), [false], 'sent stays sent')
-    t.strictSame(await store.commit([markDecisionOp(done.id, ['pending', 'done', 'sent'], 'failed')]), [true])
+    t.strictSame(await store.commit([markDecisionOp(done.id, ['pending', 'done', 'sent'], 'failed', undefined, true)]), [true])
     t.strictSame(await store.commit([markDecisionOp(uid('dcs-none'), ['pending'], 'sent')]), [false], 'an unknown decision')
     t.strictSame((await Promise.all([pending, done, deciding].map(async (d) => await store.getDecision(d.id)))).map((d) => d?.status), ['sent', 'failed', 'deciding'])
-    t.strictSame(await store.getDecision(done.id), { ...done, status: 'failed', answer: 'v1.nothing', consumed: null }, 'a mark changes the status only')
+    t.strictSame(await store.getDecision(done.id), { ...done, status: 'failed', answer: 'v1.nothing', consumed: null, released: true }, 'a mark changes the status (and what a failure gave back) only')
 
     const next = decision(account, 'k-1', 'mk-when')
     t.strictSame(await store.commit([

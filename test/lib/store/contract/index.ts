@@ -4,6 +4,7 @@
  */
 import type { Test } from 'tap'
 import { accountsContract } from './accounts.js'
+import { alertsContract } from './alerts.js'
 import { auditContract } from './audit.js'
 import { conversationsContract } from './conversations.js'
 import { writable, type ContractContext, type StoreHarness, type TestStore } from './fixtures.js'
@@ -34,4 +35,5 @@ export function storeContract (t: Test, harness: StoreHarness): void {
   t.test('audit and data keys', async (t) => { auditContract(t, ctx) })
   t.test('unit of work', async (t) => { unitOfWorkContract(t, ctx) })
   t.test('conversations and decisions', async (t) => { conversationsContract(t, ctx) })
+  t.test('alerts and their outbox', async (t) => { alertsContract(t, ctx) })
 }
