@@ -101,6 +101,42 @@ function recordShape (r: Json): Json {
   return { ...rest, duration_ms: typeof duration }
 }
 
+/**
+ * Makes the first commit matching `held` on each app wait until every app has reached its own, then lets
+ * them all go at once: each commits what it decided from the same reads. Records how each matching commit
+ * ended (`committed` or the error's code). A bound of 20 s opens the gate whatever happens (the test then fails).
+ */
+function holdFirstCommits (t: TapTest, apps: ReadonlyArray<readonly [string, FastifyInstance]>, held: (plan: readonly StoreOp[]) => boolean) {
+  const outcomes: Array<{ app: string, result: string }> = []
+  let arrived = 0
+  let open: () => void = () => {}
+  const gate = new Promise<void>((resolve) => { open = resolve })
+  const bound = setTimeout(open, 20_000)
+  t.teardown(() => clearTimeout(bound))
+  for (const [name, app] of apps) {
+    const store = app.sellify.store
+    const commit = store.commit.bind(store)
+    let first = true
+    store.commit = (async (plan: readonly StoreOp[]) => {
+      const watched = held(plan)
+      if (watched && first) {
+        first = false
+        if (++arrived === apps.length) open()
+        await gate
+      }
+      try {
+        const results = await commit(plan)
+        if (watched) outcomes.push({ app: name, result: 'committed' })
+        return results
+      } catch (err) {
+        if (watched) outcomes.push({ app: name, result: (err as { code?: string }).code ?? String(err) })
+        throw err
+      }
+    }) as typeof store.commit
+  }
+  return { outcomes, arrived: () => arrived }
+}
+
 if (skip !== false) {
   t.comment(`SKIPPING the decision pipeline on PostgreSQL: ${skip}`)
   t.test('decision pipeline on PostgreSQL', { skip }, async () => {})
@@ -320,40 +356,15 @@ if (skip !== false) {
 
     // Each instance's first decision waits at the commit until both have read the conversation, so both
     // commit against the version they read: the store lets one through and refuses the other's save.
-    const outcomes: Array<{ app: string, result: 'committed' | string }> = []
-    let arrived = 0
-    let open: () => void = () => {}
-    const gate = new Promise<void>((resolve) => { open = resolve })
-    const bound = setTimeout(open, 20_000)
-    t.teardown(() => clearTimeout(bound))
-    for (const [name, app] of [['A', a], ['B', b]] as const) {
-      const store = app.sellify.store
-      const commit = store.commit.bind(store)
-      let first = true
-      store.commit = (async (plan: readonly StoreOp[]) => {
-        const deciding = plan[0]?.op === 'decisions.claim'
-        if (deciding && first) {
-          first = false
-          if (++arrived === 2) open()
-          await gate
-        }
-        try {
-          const results = await commit(plan)
-          if (deciding) outcomes.push({ app: name, result: 'committed' })
-          return results
-        } catch (err) {
-          if (deciding) outcomes.push({ app: name, result: (err as { code?: string }).code ?? String(err) })
-          throw err
-        }
-      }) as typeof store.commit
-    }
+    const held = holdFirstCommits(t, [['A', a], ['B', b]], (plan) => plan[0]?.op === 'decisions.claim')
+    const { outcomes } = held
 
     clock.advance(1000)
     const [price, purchase] = await Promise.all([
       incoming(a, { contact: X, message_id: 'c1', text: 'Combien coûte la crème au karité ?' }),
       incoming(b, { contact: X, message_id: 'c2', text: 'Je prends la crème au karité' })
     ])
-    t.equal(arrived, 2, 'both instances reached the commit with what they had read')
+    t.equal(held.arrived(), 2, 'both instances reached the commit with what they had read')
     t.equal(price.status, 200, JSON.stringify(price.json))
     t.equal(purchase.status, 200, JSON.stringify(purchase.json))
     t.equal(outcomes.filter((o) => o.result === 'committed').length, 2, 'both decisions committed in the end')
@@ -390,5 +401,40 @@ if (skip !== false) {
     }
     t.match(await usage(a), { messages_today: 30 })
     t.equal((await verify(b)).valid, true)
+  })
+
+  t.test('an operator\'s pause on one instance racing a decision on the other: both kept, in one order or the other', async (t) => {
+    const clock = fixedClock('2026-01-18T12:00:00.000Z')
+    const [a, b] = await pair(t, clock)
+    await say(a, X, 'Bonjour', { message_id: 'p0' })
+    const chain = await verify(a)
+    const held = holdFirstCommits(t, [['A', a], ['B', b]], (plan) => plan[0]?.op === 'decisions.claim' || plan[0]?.op === 'conversations.save')
+
+    clock.advance(1000)
+    const [decision, pause] = await Promise.all([
+      incoming(a, { contact: X, message_id: 'p1', text: 'Combien coûte la crème au karité ?' }),
+      call(b, 'POST', `/api/v1/conversations/${X}/pause`, { minutes: 30 })
+    ])
+    t.equal(held.arrived(), 2, 'both reached the commit with what they had read')
+    t.equal(decision.status, 200, JSON.stringify(decision.json))
+    t.equal(pause.statusCode, 200, pause.body)
+    t.strictSame(held.outcomes.filter((o) => o.result !== 'committed').map((o) => o.result), ['SELLIFY_CONVERSATION_CHANGED'], 'one refused, then made again')
+    t.equal(held.outcomes.filter((o) => o.result === 'committed').length, 2)
+
+    const detail = await get(b, `/api/v1/conversations/${X}`)
+    t.equal(detail.paused_until, '2026-01-18T12:30:01.000Z', 'the pause is kept')
+    // The one refused is the one that went second.
+    const pausedFirst = held.outcomes.find((o) => o.result !== 'committed')?.app === 'A'
+    if (pausedFirst) {
+      t.match(decision.json, { action: 'ignore', rule: 'human_takeover', conversation: { state: 'discovery' } }, 'decided again, after the pause')
+      t.equal(detail.state, 'discovery')
+    } else {
+      t.match(decision.json, { action: 'respond_with_media', conversation: { state: 'interest' } }, 'decided before the pause')
+      t.equal(detail.state, 'interest', 'the pause, made again, kept the decision\'s state')
+      t.match(pause.json(), { state: 'interest', paused_until: '2026-01-18T12:30:01.000Z' })
+    }
+    t.ok(detail.messages.some((m: Json) => m.text === 'Combien coûte la crème au karité ?'), 'the message is stored')
+    t.strictSame((await trail(a, 'type=conversation_paused')).length, 1, 'one pause on record')
+    t.strictSame(await verify(a), { valid: true, records: chain.records + 2, first_invalid_id: null })
   })
 }

@@ -38,6 +38,9 @@ export interface AlertView {
   state: string | null
   message: string | null
   decision_id: string | null
+  /** For `quota_near_limit`: the limit crossed and its period (`2026-01-18`, `2026-W03`); null otherwise. */
+  limit: string | null
+  period: string | null
   created_at: string
   acknowledged_at: string | null
   acknowledged_by: AuditActor | null
@@ -76,6 +79,20 @@ export interface AlertServiceOptions {
   allowPrivate: boolean
   /** Told of each failed attempt (never with the secret or a customer's text). */
   onAttemptFailed?: (info: { delivery: string, alert: string, url: string, attempts: number, status: number | null, error: string | null, next_attempt_at: string | null }) => void
+}
+
+function originOf (url: string): string {
+  try {
+    return new URL(url).origin
+  } catch {
+    return '[invalid url]'
+  }
+}
+
+/** What a `quota_near_limit` alert is about, read from its dedupe key (`quota_near_limit:<limit>:<period>`). */
+function quotaOf (a: StoredAlert): { limit: string | null, period: string | null } {
+  const [trigger, limit, period] = (a.dedupe ?? '').split(':')
+  return trigger === 'quota_near_limit' && limit !== undefined && period !== undefined ? { limit, period } : { limit: null, period: null }
 }
 
 const contactPlace = (id: string): Place => ({ table: 'alerts', column: 'contact', row: id })
@@ -143,6 +160,7 @@ export function createAlertService (options: AlertServiceOptions) {
       state: alert.state,
       message: input.message,
       decision_id: alert.decision_id,
+      ...quotaOf(alert),
       created_at: iso,
       acknowledged_at: null,
       acknowledged_by: null
@@ -162,6 +180,7 @@ export function createAlertService (options: AlertServiceOptions) {
       state: a.state,
       message: key === null || a.message === null ? null : key.open(a.message, messagePlace(a.id)),
       decision_id: a.decision_id,
+      ...quotaOf(a),
       created_at: a.created_at,
       acknowledged_at: a.acknowledged_at,
       acknowledged_by: a.acknowledged_by
@@ -210,7 +229,8 @@ export function createAlertService (options: AlertServiceOptions) {
     }
     const at = now()
     const attempts = d.attempts + 1
-    const stop = result.error === 'alert_gone' || result.error === 'webhook_removed'
+    // A refused address is the account's configuration (or its DNS) pointing at a private network: not retried.
+    const stop = result.error === 'alert_gone' || result.error === 'webhook_removed' || (result.error?.startsWith('refused_address') ?? false)
     const next = stop || !retryable(result) ? null : nextAttempt(attempts, at)
     const status = result.ok ? 'delivered' : result.status === 410 ? 'gone' : next === null ? 'failed' : 'pending'
     await store.commit([attemptedOp(d.id, claimId, {
@@ -224,7 +244,8 @@ export function createAlertService (options: AlertServiceOptions) {
     delivered.emit({ result: status === 'pending' ? 'retry' : status })
     if (!result.ok) {
       options.onAttemptFailed?.({
-        delivery: d.id, alert: d.alert_id, url: d.url, attempts, status: result.status, error: result.error, next_attempt_at: next === null ? null : next.toISOString()
+        // The origin only: a hook URL's path or query may carry a token.
+        delivery: d.id, alert: d.alert_id, url: originOf(d.url), attempts, status: result.status, error: result.error, next_attempt_at: next === null ? null : next.toISOString()
       })
     }
   }
@@ -302,7 +323,7 @@ export function createAlertService (options: AlertServiceOptions) {
         const id = `dlv_${ids()}`
         const result = await post(url, secret, 'alert.test', id, {
           type: 'alert.test',
-          alert: { id: `alr_test_${id.slice(4)}`, account: account.id, contact: null, trigger: 'sensitive_word', severity: 'warning', status: 'open', state: null, message: null, decision_id: null, created_at: at, acknowledged_at: null, acknowledged_by: null }
+          alert: { id: `alr_test_${id.slice(4)}`, account: account.id, contact: null, trigger: 'sensitive_word', severity: 'high', status: 'open', state: null, message: null, decision_id: null, limit: null, period: null, created_at: at, acknowledged_at: null, acknowledged_by: null }
         })
         return { url, ok: result.ok, status: result.status, error: result.error, duration_ms: Math.round(result.duration_ms) }
       }))

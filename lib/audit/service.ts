@@ -90,20 +90,19 @@ export function createAuditService (options: { store: AuditStore, sealer: AuditS
 
   /**
    * The same operation built synchronously with a contact's data key in hand (inside a plan's `plan.then`):
-   * every text of the record is under that one key.
+   * every text of the record is under that one key, and the record is the contact's (found by `?contact=`,
+   * and refused when the key was erased meanwhile) even when it carries no text.
    */
   function entryUnder (key: ContactKey, input: AuditInput): AppendAuditOp {
     const id = ids()
     const { actor = 'system', ...fields } = input
     const record: Record<string, unknown> = { ...fields, id, timestamp: now().toISOString(), actor }
-    let sealed = false
     for (const field of ENCRYPTED_FIELDS) {
       const text = input[field]
       if (text === undefined || text === null) continue
       record[field] = key.seal(text, place(id, field))
-      sealed = true
     }
-    return appendAuditOp(record as unknown as AuditEntry, sealed ? key.id : null)
+    return appendAuditOp(record as unknown as AuditEntry, key.id)
   }
 
   /** Decrypts a stored record's texts; `erased` when its data key is gone. A tampered text throws. */

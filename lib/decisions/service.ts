@@ -22,9 +22,10 @@ import { ConversationChanged, appendMessagesOp, saveConversationOp, type Convers
 import type { CompiledKnowledge } from '../knowledge/matcher.js'
 import { languagePack } from '../knowledge/language.js'
 import type { AlertSeverity, AlertTrigger, Product } from '../knowledge/types.js'
-import type { RaiseInput } from '../alerts/service.js'
+import { limitsCrossed, type RaiseInput } from '../alerts/service.js'
 import type { CreateAlertOp } from '../alerts/store.js'
-import { periodsAt, type Periods } from '../periods/periods.js'
+import { periodsAt } from '../periods/periods.js'
+import type { Periods } from '../periods/types.js'
 import { pacingDelay, remainingView, usageView, zoneOf } from '../quota/rules.js'
 import { consumeOp, releaseOp, type QuotaReads, type AccountZone, type ConsumeResult } from '../quota/store.js'
 import { LIMITS, type Kind, type LimitName, type Limits, type UsagePair } from '../quota/types.js'
@@ -323,7 +324,7 @@ export function createDecisionService (options: DecisionServiceOptions) {
           d.report({
             usage: result.ok ? result.after : result.usage,
             consume: { kind, allowed: result.ok, ...(result.ok ? {} : { reason: result.limit }) },
-            ...(result.ok ? { grant: { before: result.before, limits: result.limits } } : {})
+            // No grant for the quota's near-limit observer: this plan raises that alert itself (below).
           })
           return result.ok ? finish(d, p, kind, result) : attempt(i + 1, result)
         })
@@ -462,30 +463,55 @@ export function createDecisionService (options: DecisionServiceOptions) {
       ...(alertOp === null ? [] : [alertOp]),
       audit.entryUnder(key, { ...entry, ...(answer.alert?.id === undefined ? {} : { details: { decision_id: decisionId, alert_id: answer.alert.id } }) })
     ]
+    // A counter this reply took across 80 % of its limit: `quota_near_limit`, in this same transaction, once per
+    // period and limit (an alert of that key stored already, on any instance, makes it store nothing).
+    if (granted && consume.ok && options.alerts !== undefined) {
+      for (const name of limitsCrossed(consume.before, consume.after, consume.limits)) {
+        const raised = options.alerts.raise({
+          account,
+          key: null,
+          contact: null,
+          trigger: 'quota_near_limit',
+          severity: 'warning',
+          state: null,
+          message: null,
+          decision_id: decisionId,
+          dedupe: `quota_near_limit:${name}:${LIMITS[name].period === 'day' ? p.day : p.week}`,
+          at
+        })
+        const index = ops.length
+        ops.push(raised.op, thenOp<StoreOp>((r) => {
+          if (r[index] === true) d.alerted(raised.view)
+          return []
+        }))
+      }
+    }
     return ops
   }
 
   /** The decision, with its contact's data key in hand (for the records written about it). */
-  async function decisionOf (id: string, account: string): Promise<{ decision: StoredDecision, key: ContactKey }> {
+  async function decisionOf (id: string, account: string): Promise<{ decision: StoredDecision, key: ContactKey, contact: string | undefined }> {
     const decision = await store.getDecision(id)
     if (decision === null || decision.account !== account || decision.status === 'deciding') throw UnknownDecision(id)
     const key = await encryption.keyHandle(decision.key_id)
     if (key === null) throw UnknownDecision(id)
-    return { decision, key }
+    // The contact, for the report's audit record: the answer names it.
+    const contact = decision.answer === null ? undefined : (JSON.parse(key.open(decision.answer, answerPlace(id))) as Decision).conversation.contact
+    return { decision, key, contact }
   }
 
   /** The gateway sent the reply: recorded once; again is the same answer; after `failed` a 409. */
   async function sent (id: string, input: { account?: string, message_id?: string | null }, actor: AuditActor = 'system'): Promise<{ status: 'sent' }> {
     const account = await accounts.get(input.account)
     for (let attempt = 1; ; attempt++) {
-      const { decision, key } = await decisionOf(id, account.id)
+      const { decision, key, contact } = await decisionOf(id, account.id)
       if (decision.status === 'sent') return { status: 'sent' }
       if (decision.status !== 'pending') throw DecisionNotSendable(id, decision.status)
       const details: JsonObject = { decision_id: id }
       if (input.message_id !== undefined && input.message_id !== null) details.sent_message_id = encryption.lookupKey(account.id, input.message_id)
       const [moved] = await store.commit([
         markDecisionOp(id, ['pending'], 'sent'),
-        { ...audit.entryUnder(key, { account: account.id, actor, type: 'sent', details }), when: (previous: unknown) => previous === true }
+        { ...audit.entryUnder(key, { account: account.id, actor, type: 'sent', contact, details }), when: (previous: unknown) => previous === true }
       ])
       if (moved) return { status: 'sent' }
       // Moved by another report meanwhile: read again, it is no longer pending.
@@ -499,7 +525,7 @@ export function createDecisionService (options: DecisionServiceOptions) {
    */
   async function failed (id: string, input: { account?: string, error?: string | null }, actor: AuditActor = 'system'): Promise<{ status: 'failed', released: boolean, usage: ReturnType<typeof usageView> }> {
     const account = await accounts.get(input.account)
-    const { decision, key } = await decisionOf(id, account.id)
+    const { decision, key, contact } = await decisionOf(id, account.id)
     const at = now()
     const p = periodsAt(at, account)
     const c = decision.consumed
@@ -511,7 +537,7 @@ export function createDecisionService (options: DecisionServiceOptions) {
     const moved = (previous: unknown): boolean => previous === true
     const plan: StoreOp[] = [markDecisionOp(id, ['pending'], 'failed', undefined, released)]
     if (released && c !== null) plan.push({ ...releaseOp({ account: account.id, periods, kind: c.kind, count: c.count }), when: moved })
-    plan.push(thenOp<StoreOp>((r) => r[0] === true ? [audit.entryUnder(key, { account: account.id, actor, type: 'failed', details: { decision_id: id, released } })] : []))
+    plan.push(thenOp<StoreOp>((r) => r[0] === true ? [audit.entryUnder(key, { account: account.id, actor, type: 'failed', contact, details: { decision_id: id, released } })] : []))
     const [marked] = await store.commit(plan)
     // Moved by another report meanwhile: answered as that one stands.
     if (marked !== true) return await failed(id, input, actor)

@@ -10,6 +10,7 @@ export type MediaType = typeof MEDIA_TYPES[number]
 
 /** A contact id: a phone number or a gateway's JID (`+33612345678`, `33612345678@s.whatsapp.net`). */
 export const CONTACT_PATTERN = '^[A-Za-z0-9+][A-Za-z0-9._:@+-]{0,127}$'
+export const CONTACT_MAX_LENGTH = 128
 /** Characters (code points) of one message's text. */
 export const TEXT_MAX = 4096
 

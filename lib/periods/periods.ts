@@ -1,6 +1,7 @@
 /** Day and week periods of an account, in its time zone (README, "Quotas"). */
 import { DateTime, IANAZone, Settings } from 'luxon'
 import { WEEK_DAYS, type WeekStart } from '../accounts/types.js'
+import type { Periods } from './types.js'
 
 // luxon otherwise returns invalid DateTimes silently (e.g. for 'Europe/Berln').
 Settings.throwOnInvalid = true
@@ -17,20 +18,7 @@ export interface PeriodSettings {
   week_start: WeekStart
 }
 
-export interface Periods {
-  /** The local calendar date (YYYY-MM-DD) on which the current day began. */
-  day: string
-  /** ISO week key (`2025-W01`) of the Monday within the current week. */
-  week: string
-  /** Instant the current day began (inclusive). */
-  dayStart: Date
-  /** Instant the next day begins (exclusive). */
-  dayEnd: Date
-  weekStart: Date
-  weekEnd: Date
-  previousDay: string
-  previousWeek: string
-}
+export type { Periods } from './types.js'
 
 interface ResetTime { hour: number, minute: number }
 

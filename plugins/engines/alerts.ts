@@ -17,7 +17,6 @@ declare module '../app/config.js' {
 /** How often the outbox is looked at for due deliveries. */
 const PASS_MS = 1000
 const JOB_ID = 'sellify-alert-outbox'
-const PENDING_TTL_MS = 15_000
 
 /**
  * Alerts, their webhook outbox worker (every second, and at once after a decision raised one), the near-limit
@@ -25,7 +24,7 @@ const PENDING_TTL_MS = 15_000
  * `sellify_alert_outbox_pending`.
  */
 export default fp(async function alerts (fastify) {
-  const { config, store, accounts, encryption, audit, quota, metrics } = fastify.sellify
+  const { config, store, accounts, encryption, audit, quota, metrics, storeGauges } = fastify.sellify
   const service = createAlertService({
     store,
     accounts,
@@ -72,25 +71,13 @@ export default fp(async function alerts (fastify) {
   for (const result of ['delivered', 'retry', 'failed', 'gone']) deliveries.inc({ result }, 0)
   service.observe((event) => { raised.inc({ trigger: event.trigger, severity: event.severity }) })
   service.observeDeliveries((event) => { deliveries.inc({ result: event.result }) })
-  let counted = 0
-  let pending = 0
-  // eslint-disable-next-line no-new
-  new Gauge({
+  // Counted in the store (every instance's outbox) in the background: a scrape reads nothing.
+  const pending = new Gauge({
     name: 'sellify_alert_outbox_pending',
-    help: `Webhook deliveries not yet made, over every instance (counted in the store at most every ${PENDING_TTL_MS / 1000} s)`,
-    registers: [metrics],
-    async collect () {
-      if (Date.now() - counted >= PENDING_TTL_MS) {
-        try {
-          pending = await service.pending()
-          counted = Date.now()
-        } catch (err) {
-          fastify.log.warn({ err }, 'alert outbox could not be counted for /metrics')
-        }
-      }
-      this.set(pending)
-    }
+    help: 'Webhook deliveries not yet made, over every instance (counted in the store every 15 s)',
+    registers: [metrics]
   })
+  storeGauges.add(async () => { pending.set(await service.pending()) })
 
   if (config.scheduler) {
     const task = new AsyncTask('alert-outbox', async () => { await pass() }, (err) => { fastify.log.error({ err }, 'alert outbox pass failed') })

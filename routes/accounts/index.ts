@@ -1,40 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { publicAccount } from '../../lib/accounts/settings.js'
 import { actorOf, scopedAccount } from '../../lib/keys/policy.js'
+import { needsTwin, paramFromRest } from '../common/long-params.js'
 import { AUTH_ERRORS, BODY_ERRORS, errorResponses } from '../common/schema.js'
 import { ACCOUNT_ID_MAX_LENGTH, AccountBodySchema, AccountListSchema, AccountParamsSchema, AccountPatchSchema, AccountSchema } from './schema.js'
 
 const tags = ['accounts']
 
-/**
- * Where the routes on one account answer. Fastify's router refuses a path parameter longer than its
- * `maxParamLength` with a 414 before any route runs; that option belongs to the host's router (100 unless
- * the host sets it; the standalone server sets 128) and a plugin cannot change it, while account ids go to
- * 128 characters. A wildcard is not bound by the limit, so under a shorter limit each `/:account` route also
- * answers on a hidden `/*` twin, which the router reaches only when the parameter route does not match.
- */
+/** Where the routes on one account answer: `/:account`, and its hidden twin when the host's router is too short. */
 function accountPaths (fastify: FastifyInstance) {
-  const { maxParamLength, routerOptions } = fastify.initialConfig
-  // Given both ways, one of them may be a default Fastify filled in: the smaller is the safe reading.
-  const limit = Math.min(maxParamLength ?? 100, routerOptions?.maxParamLength ?? Infinity)
   const paths = [{ url: '/:account', hide: false, twin: {} }]
-  if (limit < ACCOUNT_ID_MAX_LENGTH) paths.push({ url: '/*', hide: true, twin: { preValidation: accountFromRest } })
+  if (needsTwin(fastify, ACCOUNT_ID_MAX_LENGTH)) paths.push({ url: '/*', hide: true, twin: { preValidation: paramFromRest('account') } })
   return paths
-}
-
-/**
- * The twin's rest of the path becomes `params.account` before validation, so the schema, the handler and
- * the error messages are the parameter route's. More than one segment is no route, as without the twin.
- */
-async function accountFromRest (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
-  const rest = (request.params as Record<string, string>)['*']
-  if (rest.includes('/')) {
-    reply.callNotFound()
-    return reply
-  }
-  request.params = { account: rest }
 }
 
 const accounts: FastifyPluginAsyncTypebox = async function accountRoutes (fastify) {

@@ -16,6 +16,8 @@ export const AlertSchema = Type.Object({
   state: Nullable(Type.String({ description: 'The conversation\'s state when it was raised' })),
   message: Nullable(Type.String({ description: 'The customer\'s last message, decrypted' })),
   decision_id: Nullable(Type.String()),
+  limit: Nullable(Type.String({ description: 'For quota_near_limit: the limit crossed (messages_per_day, …)' })),
+  period: Nullable(Type.String({ description: 'For quota_near_limit: its period (2026-01-18, 2026-W03)' })),
   created_at: IsoTimestampSchema,
   acknowledged_at: Nullable(IsoTimestampSchema),
   acknowledged_by: Type.Union([Type.Literal('system'), Type.Object({ id: Type.String(), name: Type.String() }), Type.Null()], { description: 'The key that acknowledged it (its id and name), or null while open' })

@@ -15,7 +15,7 @@ t.test('one daily and one weekly job per (time zone, reset time, week start), re
     { id: 'reset-daily:UTC|00:00|monday', type: 'daily', timezone: 'UTC', next: '2026-01-15T00:00:00.000Z' },
     { id: 'reset-weekly:UTC|00:00|monday', type: 'weekly', timezone: 'UTC', next: '2026-01-19T00:00:00.000Z' }
   ], 'the default account\'s group')
-  t.same(app.scheduler.getAllJobs().map((j) => j.id).sort(), ['reset-daily:UTC|00:00|monday', 'reset-weekly:UTC|00:00|monday', 'sellify-replan'],
+  t.same(app.scheduler.getAllJobs().map((j) => j.id).sort(), ['reset-daily:UTC|00:00|monday', 'reset-weekly:UTC|00:00|monday', 'sellify-alert-outbox', 'sellify-replan'],
     'registered with toad-scheduler under explicit ids')
 
   await putAccount(app, 'a', { timezone: 'Asia/Tokyo' })
@@ -46,7 +46,7 @@ t.test('one daily and one weekly job per (time zone, reset time, week start), re
 
   await Promise.all([app.sellify.resetJobs.replan(), app.sellify.resetJobs.replan(), putAccount(app, 'a', { timezone: 'Europe/Paris' })])
   await app.sellify.resetJobs.idle()
-  t.equal(app.scheduler.getAllJobsByStatus(JobStatus.RUNNING).length, 5, 'four reset jobs and the re-plan job, each running')
+  t.equal(app.scheduler.getAllJobsByStatus(JobStatus.RUNNING).length, 6, 'four reset jobs, the re-plan job and the alert outbox\'s, each running')
 
   const invalid = await call(app, 'PUT', '/api/v1/accounts/d', { timezone: 'Europe/Berln' })
   t.equal(invalid.statusCode, 400, 'an unknown time zone never reaches the planner')
@@ -241,8 +241,8 @@ t.test('close() stops and removes every job; no timer is left behind', async (t)
   await putAccount(app, 'a', { timezone: 'Asia/Tokyo' })
   await app.sellify.resetJobs.idle()
   const jobs = app.scheduler.getAllJobs()
-  t.equal(jobs.length, 5)
-  t.equal(app.scheduler.getAllJobsByStatus(JobStatus.RUNNING).length, 5)
+  t.equal(jobs.length, 6, 'four reset jobs, the re-plan job and the alert outbox\'s')
+  t.equal(app.scheduler.getAllJobsByStatus(JobStatus.RUNNING).length, 6)
   await app.close()
   t.ok(jobs.every((j) => j.getStatus() === JobStatus.STOPPED), 'every job stopped')
   t.same(app.scheduler.getAllJobs(), [], 'and removed')
@@ -299,7 +299,7 @@ t.test('an account change re-plans its own group only: no account list is read, 
   await app.sellify.resetJobs.idle()
   t.same(ids(), utc, 'its last account deleted: the group\'s jobs go')
   t.equal(lists, 0, 'changes and deletions read no list either')
-  t.same(app.scheduler.getAllJobs().map((j) => j.id).sort(), [...utc, 'sellify-replan'], 'toad-scheduler holds exactly the planned jobs')
+  t.same(app.scheduler.getAllJobs().map((j) => j.id).sort(), [...utc, 'sellify-alert-outbox', 'sellify-replan'], 'toad-scheduler holds exactly the planned jobs')
 
   await app.sellify.resetJobs.replan()
   t.equal(lists, 2, 'the periodic full re-plan (for other instances\' changes) reads the list once')

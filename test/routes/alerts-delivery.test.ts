@@ -2,7 +2,9 @@ import t from 'tap'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import dns from 'node:dns'
-import os from 'node:os'
+import os, { tmpdir } from 'node:os'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { refusedAddress, verifySignature } from '../../lib/alerts/webhook.js'
 import { build, call, fixedClock, type LogLine, type TapTest } from '../helper.js'
@@ -65,7 +67,8 @@ async function receiver (t: TapTest, answer: Answer, port = 0, host = '127.0.0.1
 
 async function configure (t: TapTest, app: FastifyInstance, settings: Json = {}, account = 'default'): Promise<void> {
   const res = await call(app, 'PUT', `/api/v1/accounts/${account}`, { active_hours: 'always', ...settings })
-  t.ok(res.statusCode === 200 || res.statusCode === 201, `account ${account} configured: ${res.body}`)
+  const done = res.statusCode === 200 || res.statusCode === 201
+  t.ok(done, done ? `account ${account} configured` : res.body)
 }
 
 async function raise (t: TapTest, app: FastifyInstance, contact = CONTACT, text = ANGRY): Promise<Json> {
@@ -115,6 +118,8 @@ function alertBody (decision: Json, contact: string, message: string, state: str
       state,
       message,
       decision_id: decision.decision_id,
+      limit: null,
+      period: null,
       created_at: START,
       acknowledged_at: null,
       acknowledged_by: null
@@ -378,6 +383,8 @@ t.test('metrics: alerts by trigger and severity, attempts by result, the outbox 
   const legal = await raise(t, app, '+221770009999', 'Je vais porter plainte au tribunal')
   await attempted(app, legal.alert.id)
 
+  // The outbox gauge is counted in the store in the background (every 15 s); a test counts now.
+  await app.sellify.storeGauges.refresh()
   const first = (await app.inject({ method: 'GET', url: '/metrics' })).body
   t.match(first, /^sellify_alerts_total\{trigger="anger",severity="high"\} 1$/m)
   t.match(first, /^sellify_alerts_total\{trigger="legal_situation",severity="critical"\} 1$/m)
@@ -423,4 +430,57 @@ t.test('a failed attempt logs one warn line, with neither the secret nor the cus
   for (const secret of [SECRET_A, 'whsec-', '33612345678', 'escrocs', 'argent', 'Intervention']) {
     t.notOk(text.includes(secret), `no ${secret} in the logs`)
   }
+})
+
+t.test('the outbox survives a restart, and two instances on one database make each attempt once', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sellify-alerts-'))
+  t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
+  const file = join(dir, 'sellify.db')
+  const env = { SELLIFY_ENCRYPTION_KEY: '3c'.repeat(32) }
+  const clock = fixedClock(START)
+  const hook = await receiver(t, status(500))
+  const first = await build(t, { now: clock.now, allowPrivateWebhooks: true, scheduler: false, env, store: { sqlitePath: file } })
+  await configure(t, first, { alert_webhooks: [{ url: hook.url('/hook'), secret: SECRET_A }] })
+  const decision = await raise(t, first)
+  const pending = (await attempted(first, decision.alert.id)).deliveries[0]
+  t.match(pending, { status: 'pending', attempts: 1 })
+  await first.close()
+
+  hook.answer(status(200))
+  const a = await build(t, { now: clock.now, allowPrivateWebhooks: true, scheduler: false, env, store: { sqlitePath: file } })
+  const b = await build(t, { now: clock.now, allowPrivateWebhooks: true, scheduler: false, env, store: { sqlitePath: file } })
+  clock.advance(10_000)
+  const made = await Promise.all([a.sellify.alerts.deliverDue(), b.sellify.alerts.deliverDue(), a.sellify.alerts.deliverDue(), b.sellify.alerts.deliverDue()])
+  t.equal(made.reduce((x, y) => x + y, 0), 1, 'one attempt over both instances and four passes')
+  t.equal(hook.hits.length, 2)
+  t.equal(hook.hits[1].headers['x-sellify-delivery'], pending.id, 'the same delivery, after the restart')
+  t.equal(hook.hits[1].body, alertBody(decision, CONTACT, ANGRY, 'discovery'), 'its contact and text read back with the key')
+  t.match((await alert(b, decision.alert.id)).deliveries[0], { id: pending.id, status: 'delivered', attempts: 2 })
+})
+
+t.test('between two attempts: a rotated secret signs the retry; a removed webhook fails the delivery without a request', async (t) => {
+  const clock = fixedClock(START)
+  const app = await build(t, { now: clock.now, allowPrivateWebhooks: true, scheduler: false })
+  const hook = await receiver(t, status(500))
+  const kept = hook.url('/kept')
+  const dropped = hook.url('/dropped')
+  await configure(t, app, { alert_webhooks: [{ url: kept, secret: SECRET_A }, { url: dropped, secret: SECRET_A }] })
+  const decision = await raise(t, app)
+  await attempted(app, decision.alert.id)
+  t.equal(hook.hits.length, 2)
+
+  const patched = await call(app, 'PATCH', '/api/v1/accounts/default', { alert_webhooks: [{ url: kept, secret: SECRET_B }] })
+  t.equal(patched.statusCode, 200, patched.body)
+  hook.answer(status(200))
+  clock.advance(10_000)
+  t.equal(await app.sellify.alerts.deliverDue(), 2)
+  t.equal(hook.hits.length, 3, 'only the webhook still configured got the retry')
+  const retry = hook.hits[2]
+  t.equal(retry.path, '/kept')
+  const signature = String(retry.headers['x-sellify-signature'])
+  t.ok(verifySignature(SECRET_B, retry.body, signature, START_S + 10), 'signed with the new secret')
+  t.notOk(verifySignature(SECRET_A, retry.body, signature, START_S + 10), 'not with the old one')
+  const detail = await alert(app, decision.alert.id)
+  t.match(deliveryTo(detail, kept), { status: 'delivered', attempts: 2 })
+  t.match(deliveryTo(detail, dropped), { status: 'failed', attempts: 2, next_attempt_at: null, last_status: null, last_error: 'webhook_removed' })
 })

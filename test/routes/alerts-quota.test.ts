@@ -18,7 +18,8 @@ const SECRET = 'whsec-0123456789abcdef'
 
 async function configure (t: TapTest, app: FastifyInstance, settings: Json = {}, account = 'default'): Promise<void> {
   const res = await call(app, 'PUT', `/api/v1/accounts/${account}`, { active_hours: 'always', ...settings })
-  t.ok(res.statusCode === 200 || res.statusCode === 201, `account ${account} configured: ${res.body}`)
+  const done = res.statusCode === 200 || res.statusCode === 201
+  t.ok(done, done ? `account ${account} configured` : res.body)
 }
 
 async function consume (t: TapTest, app: FastifyInstance, times = 1, body: Json = { message_type: 'text' }): Promise<Json[]> {
@@ -49,7 +50,7 @@ async function alerts (app: FastifyInstance, account = 'default', least = 0): Pr
 }
 
 /** A quota_near_limit alert as GET shows it: about the account, so no contact, state, message or decision. */
-const nearLimit = (createdAt: string, account = 'default'): Json => ({
+const nearLimit = (createdAt: string, account = 'default', more: { decision_id?: unknown, limit?: unknown, period?: unknown } = {}): Json => ({
   id: /^alr_[0-9a-f-]{36}$/,
   account,
   contact: null,
@@ -58,7 +59,9 @@ const nearLimit = (createdAt: string, account = 'default'): Json => ({
   status: 'open',
   state: null,
   message: null,
-  decision_id: null,
+  decision_id: more.decision_id ?? null,
+  limit: more.limit ?? /^(messages_per_day|messages_per_week|images_per_day|videos_per_week)$/,
+  period: more.period ?? /^\d{4}-(\d{2}-\d{2}|W\d{2})$/,
   created_at: createdAt,
   acknowledged_at: null,
   acknowledged_by: null
@@ -145,7 +148,7 @@ t.test('through decisions: the replies that consume cross the daily 80 % once, a
   t.match(eighth, { action: 'respond_text', quota: { usage: { messages_today: 8 } }, alert: null, notifications: [] })
   const raised = (await alerts(app)).filter((a) => a.trigger === 'quota_near_limit')
   t.equal(raised.length, 1, 'the 8th reply raises it')
-  t.match(raised[0], nearLimit(TUESDAY))
+  t.match(raised[0], nearLimit(TUESDAY, 'default', { decision_id: eighth.decision_id, limit: 'messages_per_day', period: '2026-01-20' }), 'in the decision\'s own transaction: stored when the answer is')
 
   t.match(await say('+221770000109'), { quota: { usage: { messages_today: 9 } } })
   t.match(await say('+221770000110'), { quota: { usage: { messages_today: 10 } } })
@@ -167,7 +170,7 @@ t.test('the week limit: 80 % of messages_per_week raises it once that week, agai
   t.match(eighth, { usage: { messages_today: 3, messages_this_week: 8 } }, 'the day is far from its limit')
   const raised = await alerts(app)
   t.equal(raised.length, 1, 'the week\'s 8th message raises it')
-  t.match(raised[0], nearLimit('2026-01-21T09:00:00.000Z'))
+  t.match(raised[0], nearLimit('2026-01-21T09:00:00.000Z', 'default', { limit: 'messages_per_week', period: '2026-W04' }))
 
   clock.set('2026-01-22T09:00:00.000Z')
   await consume(t, app, 2)

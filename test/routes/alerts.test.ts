@@ -26,7 +26,8 @@ const enText = (contact: string, state: string, message: string): string =>
 /** A PUT of the account's whole configuration: always open unless the test says otherwise. */
 async function configure (t: TapTest, app: FastifyInstance, settings: Json = {}, account = 'default'): Promise<void> {
   const res = await call(app, 'PUT', `/api/v1/accounts/${account}`, { active_hours: 'always', ...settings })
-  t.ok(res.statusCode === 200 || res.statusCode === 201, `account ${account} configured: ${res.body}`)
+  const done = res.statusCode === 200 || res.statusCode === 201
+  t.ok(done, done ? `account ${account} configured` : res.body)
 }
 
 async function say (t: TapTest, app: FastifyInstance, contact: string, text: string | null, extra: Json = {}, key: string = DEV_KEY): Promise<Json> {
@@ -79,6 +80,8 @@ function openAlert (decision: Json, contact: string, message: string, state: str
     state,
     message,
     decision_id: decision.decision_id,
+    limit: null,
+    period: null,
     created_at: createdAt,
     acknowledged_at: null,
     acknowledged_by: null
@@ -380,4 +383,21 @@ t.test('webhook URLs: refused with a 400 naming the field unless private webhook
     t.equal(res.statusCode, 400, `${url} stays refused`)
     t.match(res.json().message, /^body\/alert_webhooks\/0\/url /)
   }
+})
+
+t.test('the contact erased (SPEC §13): the alert stays on record without the contact or the text', async (t) => {
+  const app = await build(t, { allowPrivateWebhooks: true, scheduler: false })
+  await configure(t, app)
+  const angry = await say(t, app, CONTACT, 'Bande d\'escrocs')
+  const other = await say(t, app, '+221770004444', 'Je vais porter plainte')
+  t.equal((await call(app, 'DELETE', `/api/v1/conversations/${encodeURIComponent(CONTACT)}`)).statusCode, 204)
+
+  const erased = await alert(app, angry.alert.id)
+  t.strictSame({ ...erased, deliveries: undefined }, { ...openAlert(angry, CONTACT, '', 'discovery'), contact: null, message: null, deliveries: undefined }, 'what it was about remains, not who or what was said')
+  t.strictSame((await alerts(app)).alerts.map((a: Json) => [a.id, a.contact, a.message]), [
+    [other.alert.id, '+221770004444', 'Je vais porter plainte'],
+    [angry.alert.id, null, null]
+  ], 'another contact\'s alert is untouched')
+  t.equal((await call(app, 'POST', `/api/v1/alerts/${angry.alert.id as string}/ack`)).statusCode, 200, 'and it can still be acknowledged')
+  await verified(t, app)
 })

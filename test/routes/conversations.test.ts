@@ -323,6 +323,12 @@ t.test('pause, resume and freeze: what the next incoming message gets, each on r
   t.match(await say(app, B, 'zzz'), { action: 'respond_text', rule: 'respond', conversation: { state: 'discovery', misunderstandings: 1 } },
     'one misunderstanding after the resume is not yet max_misunderstandings')
 
+  // Escalated by a legal threat: the same way back.
+  const D = '+2250700000002'
+  t.match(await say(app, D, 'Je vais porter plainte'), { action: 'alert_human', rule: 'alert', alert: { trigger: 'legal_situation' }, conversation: { state: 'escalated' } })
+  t.match((await call(app, 'POST', `/api/v1/conversations/${D}/resume`, {})).json(), { state: 'discovery', previous_state: 'escalated', misunderstandings: 0 })
+  t.match(await say(app, D, 'Combien coûte la crème au karité ?'), { action: 'respond_text', rule: 'respond', conversation: { state: 'interest', previous_state: 'discovery' } })
+
   // Frozen: ignored until an operator resumes it; a second freeze changes nothing.
   await say(app, C, 'Combien coûte la crème au karité ?')
   res = await call(app, 'POST', `/api/v1/conversations/${C}/freeze`, {})
@@ -341,8 +347,8 @@ t.test('pause, resume and freeze: what the next incoming message gets, each on r
   ], 'every pause, newest first, with its end')
   t.match(paused[0], { type: 'conversation_paused', account: 'default', actor, erased: false, state_before: 'interest', state_after: 'interest' })
   const resumed = await audit(app, 'type=conversation_resumed')
-  t.strictSame(resumed.map((r) => [r.contact, r.state_before, r.state_after]), [[C, 'frozen', 'discovery'], [B, 'escalated', 'discovery'], [A, 'discovery', 'discovery']])
-  t.match(resumed[2], { actor, details: { paused_until: null } })
+  t.strictSame(resumed.map((r) => [r.contact, r.state_before, r.state_after]), [[C, 'frozen', 'discovery'], [D, 'escalated', 'discovery'], [B, 'escalated', 'discovery'], [A, 'discovery', 'discovery']])
+  t.match(resumed[3], { actor, details: { paused_until: null } })
   const frozen = await audit(app, 'type=conversation_frozen')
   t.strictSame(frozen.map((r) => [r.contact, r.state_before, r.state_after]), [[C, 'frozen', 'frozen'], [C, 'interest', 'frozen']])
   t.strictSame((await audit(app, `contact=${encodeURIComponent(C)}`)).map((r) => r.type),

@@ -202,6 +202,9 @@ t.test('sent and failed: idempotent, failed gives the quota back, each a conflic
   t.equal(sent.length, 1, 'one record per report, however often it is repeated')
   t.match(sent[0], { details: { decision_id: text.decision_id } })
   t.ok(typeof sent[0].details.sent_message_id === 'string' && sent[0].details.sent_message_id !== 'wamid.SENT-1', 'the sent message id as a keyed hash')
+  t.equal(sent[0].contact, CONTACT, 'the report names its contact (encrypted at rest)')
+  const ofContact = (await call(app, 'GET', `/api/v1/audit?contact=${encodeURIComponent(CONTACT)}&type=sent`)).json().records as Json[]
+  t.strictSame(ofContact.map((r) => r.id), [sent[0].id], 'found among the contact\'s records')
   const failures = await records(app, 'failed')
   t.strictSame(failures.map((r) => r.details), [{ decision_id: media.decision_id, released: true }])
   t.notOk(JSON.stringify(failures).includes('media upload failed'), 'the gateway\'s error is not stored')

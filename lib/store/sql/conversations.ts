@@ -93,7 +93,7 @@ export function checkConsumed (c: Consumed | null): void {
 }
 
 export function checkStatuses (from: readonly DecisionStatus[]): void {
-  if (!Array.isArray(from) || from.length === 0 || from.some((s) => !oneOf(DECISION_STATUSES, s))) fail('decisions.mark needs the statuses it moves from')
+  if (!Array.isArray(from) || from.length === 0 || from.some((s) => !oneOf(DECISION_STATUSES, s))) fail('decisions.mark needs the list of statuses a decision may leave')
 }
 
 export function conversationValues (c: Omit<StoredConversation, 'version'>): unknown[] {
