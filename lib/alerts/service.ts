@@ -62,6 +62,16 @@ export interface RaiseInput {
   at: Date
 }
 
+export interface NearLimitInput {
+  account: Pick<Account, 'id' | 'alert_webhooks'>
+  periods: { day: string, week: string }
+  before: UsagePair
+  after: UsagePair
+  limits: Limits
+  decision_id: string | null
+  at: Date
+}
+
 export interface AlertEvent { type: 'created', trigger: AlertTrigger, severity: AlertSeverity }
 export interface DeliveryEvent { result: 'delivered' | 'retry' | 'failed' | 'gone' }
 
@@ -250,6 +260,25 @@ export function createAlertService (options: AlertServiceOptions) {
     }
   }
 
+  /**
+   * The `quota_near_limit` alerts of the limits a consume took across 80 %: once per period and limit (their
+   * dedupe key makes a second one, on any instance, store nothing).
+   */
+  function nearLimit (input: NearLimitInput): Array<{ op: CreateAlertOp, view: AlertView }> {
+    return limitsCrossed(input.before, input.after, input.limits).map((name) => raise({
+      account: input.account,
+      key: null,
+      contact: null,
+      trigger: 'quota_near_limit',
+      severity: 'warning',
+      state: null,
+      message: null,
+      decision_id: input.decision_id,
+      dedupe: `quota_near_limit:${name}:${LIMITS[name].period === 'day' ? input.periods.day : input.periods.week}`,
+      at: input.at
+    }))
+  }
+
   return {
     raise,
 
@@ -257,22 +286,15 @@ export function createAlertService (options: AlertServiceOptions) {
      * `quota_near_limit` for each limit this consume crossed, once per period and limit (a second crossing of
      * the same period, on any instance, stores nothing). Committed after the consume, on its own.
      */
+    nearLimit,
+
+    /**
+     * `quota_near_limit` for each limit a consume crossed, committed after the consume, on its own (a decision
+     * puts `nearLimit`'s operations into its own plan instead). The number stored.
+     */
     async quotaCrossed (account: Account, p: { day: string, week: string }, before: UsagePair, after: UsagePair, limits: Limits): Promise<number> {
       let raised = 0
-      for (const name of limitsCrossed(before, after, limits)) {
-        const period = LIMITS[name].period === 'day' ? p.day : p.week
-        const { op, view } = raise({
-          account,
-          key: null,
-          contact: null,
-          trigger: 'quota_near_limit',
-          severity: 'warning',
-          state: null,
-          message: null,
-          decision_id: null,
-          dedupe: `quota_near_limit:${name}:${period}`,
-          at: now()
-        })
+      for (const { op, view } of nearLimit({ account, periods: p, before, after, limits, decision_id: null, at: now() })) {
         const [stored] = await store.commit([op])
         if (stored) {
           raised++

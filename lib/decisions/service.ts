@@ -22,7 +22,7 @@ import { ConversationChanged, appendMessagesOp, saveConversationOp, type Convers
 import type { CompiledKnowledge } from '../knowledge/matcher.js'
 import { languagePack } from '../knowledge/language.js'
 import type { AlertSeverity, AlertTrigger, Product } from '../knowledge/types.js'
-import { limitsCrossed, type RaiseInput } from '../alerts/service.js'
+import type { NearLimitInput, RaiseInput } from '../alerts/service.js'
 import type { CreateAlertOp } from '../alerts/store.js'
 import { periodsAt } from '../periods/periods.js'
 import type { Periods } from '../periods/types.js'
@@ -66,6 +66,7 @@ export interface DecisionServiceOptions {
   /** Alerts stored in the decision's plan (lib/alerts); without it, a decision still answers its alert. */
   alerts?: {
     raise: (input: RaiseInput) => { op: CreateAlertOp, view: { id: string, trigger: AlertTrigger, severity: AlertSeverity } }
+    nearLimit: (input: NearLimitInput) => Array<{ op: CreateAlertOp, view: { trigger: AlertTrigger, severity: AlertSeverity } }>
     /** After the commit: counted, and its webhooks attempted now. */
     raised: (view: { trigger: AlertTrigger, severity: AlertSeverity }) => void
   }
@@ -466,19 +467,7 @@ export function createDecisionService (options: DecisionServiceOptions) {
     // A counter this reply took across 80 % of its limit: `quota_near_limit`, in this same transaction, once per
     // period and limit (an alert of that key stored already, on any instance, makes it store nothing).
     if (granted && consume.ok && options.alerts !== undefined) {
-      for (const name of limitsCrossed(consume.before, consume.after, consume.limits)) {
-        const raised = options.alerts.raise({
-          account,
-          key: null,
-          contact: null,
-          trigger: 'quota_near_limit',
-          severity: 'warning',
-          state: null,
-          message: null,
-          decision_id: decisionId,
-          dedupe: `quota_near_limit:${name}:${LIMITS[name].period === 'day' ? p.day : p.week}`,
-          at
-        })
+      for (const raised of options.alerts.nearLimit({ account, periods: p, before: consume.before, after: consume.after, limits: consume.limits, decision_id: decisionId, at })) {
         const index = ops.length
         ops.push(raised.op, thenOp<StoreOp>((r) => {
           if (r[index] === true) d.alerted(raised.view)

@@ -25,6 +25,7 @@ export default fp(async function decisions (fastify) {
     ai: config.ai.provider === 'none' ? null : ai.complete,
     alerts: {
       raise: alerts.raise,
+      nearLimit: alerts.nearLimit,
       raised: (view) => {
         alerts.told(view)
         alerts.kick()

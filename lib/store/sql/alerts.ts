@@ -2,7 +2,7 @@
 import { DELIVERY_STATUSES, type AlertQuery, type AttemptedOp, type StoredAlert, type StoredDelivery } from '../../alerts/store.js'
 import type { AuditActor } from '../../audit/types.js'
 import { ALERT_TRIGGERS } from '../../knowledge/types.js'
-import { num, toIso, type Row } from './rows.js'
+import { jsonValue, num, textOrNull, toIso, type Row } from './rows.js'
 
 const ALERT_COLUMNS = [
   'id', 'account', 'key_id', 'contact', 'trigger', 'severity', 'state', 'message', 'decision_id', 'dedupe', 'created_at', 'acknowledged_at', 'acknowledged_by'
@@ -85,24 +85,21 @@ export function attemptedValues (id: string, claim: string, o: AttemptedOp['outc
   return [o.status, o.attempts, iso(o.next_attempt_at), o.last_status, o.last_error, iso(o.delivered_at), id, claim]
 }
 
-const text = (v: unknown): string | null => v === null || v === undefined ? null : String(v)
-const parsed = (v: unknown): unknown => typeof v === 'string' ? JSON.parse(v) : v
-
 export function rowToAlert (r: Row): StoredAlert {
   return {
     id: String(r.id),
     account: String(r.account),
-    key_id: text(r.key_id),
-    contact: text(r.contact),
+    key_id: textOrNull(r.key_id),
+    contact: textOrNull(r.contact),
     trigger: String(r.trigger) as StoredAlert['trigger'],
     severity: String(r.severity) as StoredAlert['severity'],
-    state: text(r.state),
-    message: text(r.message),
-    decision_id: text(r.decision_id),
-    dedupe: text(r.dedupe),
+    state: textOrNull(r.state),
+    message: textOrNull(r.message),
+    decision_id: textOrNull(r.decision_id),
+    dedupe: textOrNull(r.dedupe),
     created_at: String(r.created_at),
-    acknowledged_at: text(r.acknowledged_at),
-    acknowledged_by: r.acknowledged_by === null || r.acknowledged_by === undefined ? null : parsed(r.acknowledged_by) as AuditActor
+    acknowledged_at: textOrNull(r.acknowledged_at),
+    acknowledged_by: r.acknowledged_by === null || r.acknowledged_by === undefined ? null : jsonValue(r.acknowledged_by) as AuditActor
   }
 }
 
@@ -114,12 +111,12 @@ export function rowToDelivery (r: Row): StoredDelivery {
     url: String(r.url),
     status: String(r.status) as StoredDelivery['status'],
     attempts: num(r.attempts),
-    next_attempt_at: text(r.next_attempt_at),
-    claim: text(r.claim),
-    claimed_until: text(r.claimed_until),
+    next_attempt_at: textOrNull(r.next_attempt_at),
+    claim: textOrNull(r.claim),
+    claimed_until: textOrNull(r.claimed_until),
     last_status: r.last_status === null || r.last_status === undefined ? null : num(r.last_status),
-    last_error: text(r.last_error),
+    last_error: textOrNull(r.last_error),
     created_at: String(r.created_at),
-    delivered_at: text(r.delivered_at)
+    delivered_at: textOrNull(r.delivered_at)
   }
 }

@@ -6,7 +6,7 @@ import { EVENTS, STATES, type ConversationEvent, type State } from '../../conver
 import { DIRECTIONS, SENDERS, type ConversationQuery, type StoredConversation, type StoredMessage } from '../../conversations/store.js'
 import { DECISION_STATUSES, type Consumed, type DecisionStatus, type StoredDecision } from '../../decisions/store.js'
 import { KINDS } from '../../quota/types.js'
-import { num, toIso, type Row } from './rows.js'
+import { jsonValue, num, textOrNull, toIso, type Row } from './rows.js'
 
 const CONVERSATION_COLUMNS = [
   'account', 'key_id', 'contact', 'state', 'previous_state', 'last_event', 'misunderstandings', 'paused_until',
@@ -113,24 +113,20 @@ export function messageValues (m: StoredMessage): unknown[] {
   return [m.id, m.account, m.key_id, m.direction, m.sender, m.text, m.media_type, m.decision_id, toIso(m.at)]
 }
 
-/** jsonb comes back parsed from pg, text from SQLite. */
-const parsed = (v: unknown): unknown => typeof v === 'string' ? JSON.parse(v) : v
-const text = (v: unknown): string | null => v === null || v === undefined ? null : String(v)
-
 export function rowToConversation (r: Row): StoredConversation {
   return {
     account: String(r.account),
     key_id: String(r.key_id),
     contact: String(r.contact),
     state: String(r.state) as State,
-    previous_state: text(r.previous_state) as State | null,
-    last_event: text(r.last_event) as ConversationEvent | null,
+    previous_state: textOrNull(r.previous_state) as State | null,
+    last_event: textOrNull(r.last_event) as ConversationEvent | null,
     misunderstandings: num(r.misunderstandings),
-    paused_until: text(r.paused_until),
+    paused_until: textOrNull(r.paused_until),
     created_at: String(r.created_at),
     last_message_at: String(r.last_message_at),
     session_started_at: String(r.session_started_at),
-    media_sent: parsed(r.media_sent) as string[],
+    media_sent: jsonValue(r.media_sent) as string[],
     version: num(r.version)
   }
 }
@@ -142,9 +138,9 @@ export function rowToMessage (r: Row): StoredMessage {
     key_id: String(r.key_id),
     direction: String(r.direction) as StoredMessage['direction'],
     sender: String(r.sender) as StoredMessage['sender'],
-    text: text(r.text),
-    media_type: text(r.media_type),
-    decision_id: text(r.decision_id),
+    text: textOrNull(r.text),
+    media_type: textOrNull(r.media_type),
+    decision_id: textOrNull(r.decision_id),
     at: String(r.at)
   }
 }
@@ -154,11 +150,11 @@ export function rowToDecision (r: Row): StoredDecision {
     id: String(r.id),
     account: String(r.account),
     key_id: String(r.key_id),
-    message_key: text(r.message_key),
+    message_key: textOrNull(r.message_key),
     status: String(r.status) as DecisionStatus,
     created_at: String(r.created_at),
-    answer: text(r.answer),
-    consumed: r.consumed === null || r.consumed === undefined ? null : parsed(r.consumed) as Consumed,
+    answer: textOrNull(r.answer),
+    consumed: r.consumed === null || r.consumed === undefined ? null : jsonValue(r.consumed) as Consumed,
     released: r.released === null || r.released === undefined ? null : Number(r.released) === 1
   }
 }

@@ -35,6 +35,11 @@ function checkAccountId (account: unknown): void {
   if (typeof account !== 'string' || account.length === 0) fail('account must be a non-empty string')
 }
 
+/** A nullable text column. */
+export const textOrNull = (v: unknown): string | null => v === null || v === undefined ? null : String(v)
+/** A JSON column: pg hands jsonb back parsed, SQLite gives its text. */
+export const jsonValue = (v: unknown): unknown => typeof v === 'string' ? JSON.parse(v) : v
+
 /** An ISO 8601 instant written the one way both backends return it (milliseconds, `Z`). */
 export function toIso (value: string | Date): string {
   const d = value instanceof Date ? value : new Date(value)
