@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv } from 'node:crypto'
+import { freshBytes } from './random.js'
 import { DecryptionError, NotWellFormedText, UnknownEncryptionKey } from './errors.js'
 import { DATA_KEY_BYTES, KID_PATTERN, encodeFields, encryptionKey, hasKid, type DataKey, type Keyring } from './keys.js'
 
@@ -78,7 +79,7 @@ export function kidOf (text: string): string {
 function seal (version: Version, kid: string, key: Buffer, plaintext: string, place: Place): string {
   // A lone surrogate would be replaced by U+FFFD in UTF-8: the text read back would not be the one written.
   if (/\p{Surrogate}/u.test(plaintext)) throw NotWellFormedText()
-  const iv = randomBytes(IV_BYTES)
+  const iv = freshBytes(IV_BYTES)
   const cipher = createCipheriv(ALGORITHM, key, iv, { authTagLength: TAG_BYTES })
   cipher.setAAD(additionalData(version, kid, place))
   const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])

@@ -1,9 +1,9 @@
 import fp from 'fastify-plugin'
-import { randomBytes } from 'node:crypto'
 import { Counter, Gauge } from 'prom-client'
 import { AsyncTask, SimpleIntervalJob } from 'toad-scheduler'
 import { createAlertService, type AlertService } from '../../lib/alerts/service.js'
 import { createIdGenerator } from '../../lib/audit/id.js'
+import { randomFraction } from '../../lib/crypto/index.js'
 
 declare module '../app/config.js' {
   interface SellifyEngines {
@@ -31,7 +31,7 @@ export default fp(async function alerts (fastify) {
     encryption,
     audit,
     // As the audit ids: time from the clock, random bits from the CSPRNG.
-    ids: createIdGenerator(config.now, () => randomBytes(4).readUInt32BE() / 2 ** 32),
+    ids: createIdGenerator(config.now, randomFraction),
     now: config.now,
     allowPrivate: config.allowPrivateWebhooks,
     onAttemptFailed: (info) => { fastify.log.warn(info, 'alert webhook delivery failed') }

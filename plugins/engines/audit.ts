@@ -1,8 +1,8 @@
 import fp from 'fastify-plugin'
-import { randomBytes } from 'node:crypto'
 import { Counter } from 'prom-client'
 import { AsyncTask, SimpleIntervalJob } from 'toad-scheduler'
 import { createIdGenerator } from '../../lib/audit/id.js'
+import { randomFraction } from '../../lib/crypto/index.js'
 import { createAuditService, type AuditService } from '../../lib/audit/service.js'
 import type { AppendAuditOp } from '../../lib/audit/store.js'
 
@@ -25,7 +25,7 @@ export default fp(async function audit (fastify) {
     sealer: encryption,
     // Ids take their time from the clock and their random bits from the CSPRNG, not from the injected RNG:
     // drawing from that would shift every pacing decision a test (or a replay) expects.
-    ids: createIdGenerator(config.now, () => randomBytes(4).readUInt32BE() / 2 ** 32),
+    ids: createIdGenerator(config.now, randomFraction),
     now: config.now
   })
   fastify.sellify.audit = service

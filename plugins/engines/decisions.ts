@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
-import { randomBytes } from 'node:crypto'
 import { Counter, Histogram } from 'prom-client'
 import { createIdGenerator } from '../../lib/audit/id.js'
+import { randomFraction } from '../../lib/crypto/index.js'
 import { createDecisionService, type DecisionService } from '../../lib/decisions/service.js'
 
 declare module '../app/config.js' {
@@ -33,7 +33,7 @@ export default fp(async function decisions (fastify) {
     },
     usage: (account, p, usage, consume, grant) => { quota.report(account, p, usage, consume === null ? null : { ...consume, count: 1 }, grant) },
     // As the audit ids: time from the clock, random bits from the CSPRNG (the injected RNG paces replies).
-    ids: createIdGenerator(config.now, () => randomBytes(4).readUInt32BE() / 2 ** 32),
+    ids: createIdGenerator(config.now, randomFraction),
     now: config.now,
     random: config.random
   })
