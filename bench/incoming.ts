@@ -1,5 +1,5 @@
 /**
- * A first measure of the decision pipeline over HTTP (SPEC §10, "For the decision pipeline"): the standalone
+ * A first measure of the decision pipeline over HTTP (bench/README.md, "The decision pipeline: a first measure"): the standalone
  * server on a SQLite file, a shop of 200 products with FAQ and objections, encryption and audit on, no AI,
  * random contacts out of 10 000 and a new gateway message id per request; `POST /api/v1/messages/incoming`
  * against `GET /health` of the same process, 50 connections, alternating rounds, medians. Not yet a row of

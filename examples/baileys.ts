@@ -1,12 +1,12 @@
 /**
- * A Baileys WhatsApp bot whose every answer is decided by Sellify Core (SPEC §17).
+ * A Baileys WhatsApp bot whose every answer is decided by Sellify Core (README, "Deciding every message").
  *
  * - A customer's message → POST /api/v1/messages/incoming → wait, show "typing…", send,
  *   then POST /messages/:decision_id/sent (or /failed, which gives the quota back).
  * - A message a person sent from the phone → POST /api/v1/messages/outgoing, so Sellify
- *   pauses the conversation for them (human takeover, §16).
- * - Each decision's `notifications` → WhatsApp texts to the alert numbers (§19).
- * - A closed connection with a status code → POST /api/v1/accounts/:account/signals (§21).
+ *   pauses the conversation for them (human takeover, README, "Deciding every message").
+ * - Each decision's `notifications` → WhatsApp texts to the alert numbers (README, "Alerts").
+ * - A closed connection with a status code → POST /api/v1/accounts/:account/signals (the anti-ban signals route, not built yet).
  *
  * Logs carry message ids, decision ids and status codes only: never a customer's text or number.
  */
@@ -25,9 +25,9 @@ if (API_KEY === '') {
   console.error('SELLIFY_API_KEY is required')
   process.exit(1)
 }
-// Requests that name no account use `default` (§4); an agent key's own account works too.
+// Requests that name no account use `default` (README, "How quotas work"); an agent key's own account works too.
 const accountField = ACCOUNT ? { account: ACCOUNT } : {}
-const MAX_TEXT = 4096 // the incoming route refuses longer texts (§17)
+const MAX_TEXT = 4096 // the incoming route refuses longer texts (README, "Deciding every message")
 const MAX_DELAY_RETRIES = 5
 
 type MediaType = 'image' | 'video' | 'audio' | 'document' | 'sticker'
@@ -137,7 +137,7 @@ async function send (jid: string, content: AnyMessageContent): Promise<string> {
   return sent?.key.id ?? messageId
 }
 
-/** Alerts go out at once, before the reply's pacing: a person should know now (§19). */
+/** Alerts go out at once, before the reply's pacing: a person should know now (README, "Alerts"). */
 async function notify (d: Decision): Promise<void> {
   for (const n of d.notifications) {
     const digits = n.to.replace(/\D/g, '') // "+33 6 12…" → "3361…"
@@ -215,7 +215,7 @@ async function decide (jid: string, body: IncomingMessage, baseId: string, retry
       break
     }
     case 'ignore': // a person, the conversation's state or the rules own it: stay silent
-    case 'stop_automation': // automation off or the account paused (§21)
+    case 'stop_automation': // automation off (or, once the anti-ban signals exist, the number paused)
       break
   }
 }
@@ -238,7 +238,7 @@ function onMessage (m: WAMessage): void {
   const id = m.key.id
   // Customers only: groups, status updates, broadcast lists and channels are not sales chats.
   if (!remote || !id || (!isJidUser(remote) && !isLidUser(remote))) return
-  const jid = jidNormalizedUser(remote) // drops the device suffix; matches §16's contact pattern
+  const jid = jidNormalizedUser(remote) // drops the device suffix; matches the contact pattern (README, "Deciding every message")
   const content = readContent(m)
   if (!content) return
   if (m.key.fromMe) {

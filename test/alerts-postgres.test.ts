@@ -1,5 +1,5 @@
 /**
- * The alert outbox with several instances on one PostgreSQL (SPEC §19: "with several instances each attempt is
+ * The alert outbox with several instances on one PostgreSQL (README, "Alerts": "with several instances each attempt is
  * made by exactly one"). Two app instances share a fresh schema; 100 deliveries wait in the outbox, then both
  * instances run outbox passes as fast as they can while the first also decides incoming messages that raise
  * more alerts (each kicking a pass of its own). The receiver sees every delivery exactly once.

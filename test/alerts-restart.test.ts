@@ -1,5 +1,5 @@
 /**
- * The alert outbox survives a crash (SPEC §19: "Outbox rows survive restarts"). A real server process on a
+ * The alert outbox survives a crash (README, "Alerts": "Outbox rows survive restarts"). A real server process on a
  * SQLite file raises five alerts whose webhook answers 503, so each delivery stays pending after its first
  * attempt; the process is killed with SIGKILL (no graceful close), the receiver starts answering 200, and a
  * second process on the same file and key makes the retries: every delivery arrives, under the same

@@ -1,7 +1,7 @@
 /**
- * The decision pipeline (SPEC §16, §17) on a real PostgreSQL, with two app instances on one schema: the
+ * The decision pipeline (README, "Deciding every message") on a real PostgreSQL, with two app instances on one schema: the
  * shopper flow answered as on SQLite, state carried from one instance to the other, one decision for a webhook
- * retried on both at once, sent/failed reports, an erasure (§13), and two messages of one contact decided at
+ * retried on both at once, sent/failed reports, an erasure (README, "Data protection"), and two messages of one contact decided at
  * the same instant by the two instances (the conversation's version check makes one of them decide again).
  */
 import t from 'tap'

@@ -1,5 +1,5 @@
 /**
- * Webhook delivery for alerts (SPEC §19), with the SSRF defences of SPEC §12 ("Webhooks and SSRF").
+ * Webhook delivery for alerts (README, "Alerts"), with its SSRF defences ("Webhooks and SSRF" there).
  *
  * A URL's host is checked twice. At configuration time `checkWebhookUrl` refuses what the URL itself gives
  * away (a scheme other than http(s), credentials, a refused literal address, `localhost`). At send time
@@ -23,7 +23,7 @@ import net from 'node:net'
 // Signatures
 // ---------------------------------------------------------------------------------------------------------
 
-/** The header names of a delivery (SPEC §19), lower-case as Node hands them to a receiver. */
+/** The header names of a delivery (README, "Alerts"), lower-case as Node hands them to a receiver. */
 export const WEBHOOK_HEADERS = {
   event: 'x-sellify-event',
   delivery: 'x-sellify-delivery',
@@ -267,7 +267,7 @@ export function checkWebhookUrl (url: string, { allowPrivate }: WebhookUrlOption
 // Delivery
 // ---------------------------------------------------------------------------------------------------------
 
-/** SPEC §19: the timeout of one attempt. */
+/** README, "Alerts": the timeout of one attempt. */
 export const DELIVERY_TIMEOUT_MS = 5000
 /** At most this much of a response body is read (and discarded); then the connection is cut. */
 export const MAX_RESPONSE_BYTES = 64 * 1024
@@ -468,7 +468,7 @@ export async function deliver (request: DeliveryRequest, options: DeliveryOption
 // Retries
 // ---------------------------------------------------------------------------------------------------------
 
-/** SPEC §19: the delays after the 1st, 2nd, … 6th failed attempt; after the 7th the delivery is failed. */
+/** README, "Alerts": the delays after the 1st, 2nd, … 6th failed attempt; after the 7th the delivery is failed. */
 export const RETRY_DELAYS_MS: readonly number[] = Object.freeze([10_000, 60_000, 300_000, 1_800_000, 7_200_000, 21_600_000])
 /** The most attempts a delivery gets: the first one and one per retry delay. */
 export const MAX_ATTEMPTS = RETRY_DELAYS_MS.length + 1
@@ -490,7 +490,7 @@ export function nextAttempt (attempts: number, at: Date, random?: () => number):
 }
 
 /**
- * Whether a failed attempt is worth retrying: not when it succeeded, not on `410 Gone` (SPEC §19: the
+ * Whether a failed attempt is worth retrying: not when it succeeded, not on `410 Gone` (README, "Alerts": the
  * receiver says the hook is gone), and not when the URL itself is refused (it will be refused again).
  */
 export function retryable (result: DeliveryResult): boolean {

@@ -1,6 +1,6 @@
 /**
  * What an operator does with conversations: list and read them (messages decrypted), take one over (pause),
- * give it back (resume), freeze it, and erase a contact for good (§13: the contact's data key goes, so every
+ * give it back (resume), freeze it, and erase a contact for good (README, "Data protection": the contact's data key goes, so every
  * text under it anywhere becomes unreadable, and the conversation rows go with it).
  */
 import type { Account } from '../accounts/types.js'

@@ -45,12 +45,12 @@ export function originalState (name: string): State {
 
 type Severity = 'critical' | 'high'
 const RANK: Record<Severity, number> = { critical: 0, high: 1 }
-/** As the matcher's triggers of the same name (§19). */
+/** As the matcher's triggers of the same name (README, "Alerts"). */
 const SENTIMENT_SEVERITY: Record<AlertSentiment, Severity> = { threat: 'critical', anger: 'high' }
 
 /**
  * The alert's reason, or null. The gateway's sentiment and the matcher's trigger can both be present; the
- * more severe one is named (§19: threat and legal words are critical, anger and sensitive words high, as is
+ * more severe one is named (README, "Alerts": threat and legal words are critical, anger and sensitive words high, as is
  * an angry sentiment), and on a tie the message's own trigger, which says more than a sentiment.
  */
 function alertReason (input: OriginalDecisionInput, matcher: Pick<CompiledKnowledge, 'analyse'>): string | null {

@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { ORIGINAL_ACTIONS } from '../../lib/decisions/original.js'
 import { AccountIdSchema, Nullable, StringEnum } from '../common/schema.js'
 
-/** As the incoming-message pipeline's `text` (§17). */
+/** As the incoming-message pipeline's `text` (README, "Deciding every message"). */
 export const INCOMING_MESSAGE_MAX = 4096
 
 export const OriginalDecisionBodySchema = Type.Object({

@@ -15,7 +15,7 @@ export const SendBodySchema = Type.Object({
 export type SendBody = Static<typeof SendBodySchema>
 
 /**
- * `/record`'s body: every field optional, so the original's body-less call counts one text message (§22).
+ * `/record`'s body: every field optional, so the original's body-less call counts one text message (README, "Deciding every message").
  * The same fields as a send otherwise; a body that names its `message_type` is counted exactly as before.
  */
 export const RecordBodySchema = Type.Object({

@@ -10,7 +10,7 @@ import { refusedAddress, verifySignature } from '../../lib/alerts/webhook.js'
 import { build, call, fixedClock, type LogLine, type TapTest } from '../helper.js'
 
 /*
- * Alert webhooks delivered to a real HTTP receiver on a socket (SPEC §19; SSRF, §12). `scheduler: false`: the
+ * Alert webhooks delivered to a real HTTP receiver on a socket (README, "Alerts", SSRF included). `scheduler: false`: the
  * only pass that runs by itself is the one a decision kicks when it raises an alert; the tests make every later
  * pass with `deliverDue()` and move a fixed clock past the retry delays (10 s, 1 min, 5 min, 30 min, 2 h, 6 h).
  * Only the 5 s attempt timeout is real time, in the one test about it.

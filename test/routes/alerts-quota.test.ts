@@ -6,9 +6,9 @@ import { verifySignature } from '../../lib/alerts/webhook.js'
 import { build, call, fixedClock, type TapTest } from '../helper.js'
 
 /*
- * `quota_near_limit` (SPEC §19): a granted consume that takes a day or week counter across 80 % of its limit
+ * `quota_near_limit` (README, "Alerts"): a granted consume that takes a day or week counter across 80 % of its limit
  * raises one warning alert, once per period and limit, whether the consume came from /api/v1/quota/consume or
- * from a decision's reply (§17 rule 8). 2026-01-20 is a Tuesday; weeks start on Monday, days at 00:00 UTC.
+ * from a decision's reply (README, "Deciding every message", rule 8). 2026-01-20 is a Tuesday; weeks start on Monday, days at 00:00 UTC.
  */
 
 type Json = Record<string, any>

@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify'
 import { build, call, DEV_KEY, fixedClock, type TapTest } from '../helper.js'
 
 /*
- * Alerts as a bot, an owner and an agent see them over HTTP (SPEC §19, the decisions of §17 that raise them,
- * the audit of §20), on the SQLite store. `scheduler: false`: no outbox job runs; a decision that raises an
+ * Alerts as a bot, an owner and an agent see them over HTTP (README, "Alerts"; the decisions that raise them, "Deciding every message";
+ * the audit of README, "Data protection"), on the SQLite store. `scheduler: false`: no outbox job runs; a decision that raises an
  * alert kicks one pass at once, which the tests wait for by reading the alert until its deliveries moved.
  */
 
@@ -317,7 +317,7 @@ t.test('a gateway retry of the same message_id: the first decision again, one al
   t.same(listed.map((a: Json) => a.id), [first.alert.id], 'one alert')
   t.equal((await alert(app, first.alert.id)).deliveries.length, 1, 'one delivery')
 
-  // Fifty deliveries of one gateway message at once (SPEC §11): one decision, at most one alert.
+  // Fifty deliveries of one gateway message at once (API.md, "Conventions"): one decision, at most one alert.
   const burst = await Promise.all(Array.from({ length: 50 }, async () =>
     await call(app, 'POST', '/api/v1/messages/incoming', { contact: '+221779990000', text: 'Je vais porter plainte', message_id: 'wamid-burst' })))
   t.ok(burst.every((r) => r.statusCode === 200), 'every copy answered')
@@ -385,7 +385,7 @@ t.test('webhook URLs: refused with a 400 naming the field unless private webhook
   }
 })
 
-t.test('the contact erased (SPEC §13): the alert stays on record without the contact or the text', async (t) => {
+t.test('the contact erased (README, "Data protection"): the alert stays on record without the contact or the text', async (t) => {
   const app = await build(t, { allowPrivateWebhooks: true, scheduler: false })
   await configure(t, app)
   const angry = await say(t, app, CONTACT, 'Bande d\'escrocs')

@@ -1,7 +1,7 @@
 /**
- * The operators' conversation routes (SPEC §16), through HTTP on SQLite: the listing and its cursor, one
+ * The operators' conversation routes (README, "Deciding every message"), through HTTP on SQLite: the listing and its cursor, one
  * conversation's decrypted messages, pause / resume / freeze as the next incoming message sees them, and
- * the erasure of a contact (§13) with what the audit trail (§20) keeps of it.
+ * the erasure of a contact (README, "Data protection") with what the audit trail (README, "Data protection") keeps of it.
  */
 import t from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
@@ -382,7 +382,7 @@ t.test('pause, resume and freeze need no body: every field of it is optional', a
 })
 
 for (const [host, router] of [['embedded in a bare Fastify() (router maxParamLength 100)', undefined], ['a host whose router allows 128 characters (as the standalone server\'s)', 128]] as const) {
-  t.test(`a contact id of 128 characters (the longest §16 allows) works on every conversation route: ${host}`, async (t) => {
+  t.test(`a contact id of 128 characters (the longest a contact id may be, README, "Deciding every message") works on every conversation route: ${host}`, async (t) => {
     const app = router === undefined
       ? await build(t)
       : await (async () => {

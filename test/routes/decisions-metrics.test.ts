@@ -1,7 +1,7 @@
 /**
  * What GET /metrics says of the decision pipeline: `sellify_decisions_total{action,rule}`,
  * `sellify_decision_duration_seconds` and `sellify_conversations{state}`, after known traffic. Counts only:
- * no contact id, message id or customer text ever reaches a label (SPEC §8, §13).
+ * no contact id, message id or customer text ever reaches a label (API.md, "Metrics", README, "Data protection").
  */
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'

@@ -4,7 +4,7 @@ import { startFakeAi, type FakeAi, type FakeScript } from '../../lib/ai/fake-ser
 import { build, call, type TapTest } from '../helper.js'
 
 /*
- * The AI in the incoming-message pipeline (SPEC §17 rule 9, §18), through the project's fake provider over a
+ * The AI in the incoming-message pipeline (README, "Deciding every message", rule 9, and "AI replies"), through the project's fake provider over a
  * real socket: what the AI writes is sent only when it passes validation; otherwise it is asked again, then
  * the template answers. The knowledge base's own answers never go through the AI.
  */
@@ -166,7 +166,7 @@ t.test('a reply that is not written (ignore, alert) never calls the AI', async (
   t.equal(fake.requests.length, 0)
 })
 
-t.test('the AI is shown the message it answers, within the last 6 messages (SPEC §18)', async (t) => {
+t.test('the AI is shown the message it answers, within the last 6 messages (README, "AI replies")', async (t) => {
   const { app, fake } = await withAi(t)
   await say(t, app, 'Bonjour')
   await say(t, app, 'Vous vendez des crèmes ?')

@@ -1,5 +1,5 @@
 /**
- * A decision is all or nothing (SPEC §17): when its transaction fails at its very last write (the audit
+ * A decision is all or nothing (README, "Deciding every message"): when its transaction fails at its very last write (the audit
  * record), the consume, the conversation, the messages, the claim and the alert before it are undone too, the
  * bot is answered 503, and the same webhook retried once the store is sound again is decided afresh — on the
  * real SQLite file and on the real PostgreSQL server. The failure is a trigger the test puts on the audit table.

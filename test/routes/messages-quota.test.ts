@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { build, call, DEV_KEY, fixedClock, type TapTest } from '../helper.js'
 
 /*
- * What the incoming-message pipeline takes from the quota (SPEC §4, §17 rule 8), the reports after a send
+ * What the incoming-message pipeline takes from the quota (README, "How quotas work" and "Deciding every message", rule 8), the reports after a send
  * (sent / failed) and the idempotency of decisions, on the SQLite store. random() is 0: pacing is
  * delays.min_seconds (2) times the fill factor, plus 5 for media, plus typing at 12 characters a second.
  */

@@ -9,7 +9,7 @@ import { loggerOptions } from '../../lib/shared/logger-options.js'
 import { build, call, fixedClock, type LogLine, type TapTest } from '../helper.js'
 
 /*
- * The incoming-message pipeline as a bot and an owner see it (SPEC §16, §17, §19, §20), on the SQLite store.
+ * The incoming-message pipeline as a bot and an owner see it (README, "Deciding every message", "Alerts" and "Data protection"), on the SQLite store.
  * Pacing is deterministic: random() is 0, so the base delay is delays.min_seconds (2 by default), the media
  * pause is 5 and typing is ceil(characters / 12) capped at 15.
  */
@@ -325,7 +325,7 @@ t.test('the gateway\'s hints: its event is used, its sentiment raises the alert'
 })
 
 t.test('a gateway hint of threat_detected alerts; a hint of freeze freezes: nothing is sent to either', async (t) => {
-  // SPEC §16: the gateway's event is used; escalated and frozen are left only by an operator. §17 rules 3-4:
+  // README, "Deciding every message": the gateway's event is used; escalated and frozen are left only by an operator. README, "Deciding every message" rules 3-4:
   // what escalates a conversation alerts a person; a conversation a human owns is not answered.
   const app = await build(t)
   await setup(t, app, { alert_numbers: ALERT_NUMBERS.slice(0, 1) })
@@ -643,8 +643,8 @@ t.test('personal data at rest: no customer text, contact id or gateway message i
 })
 
 t.test('the server\'s logger: an owner reading a conversation or its audit trail does not write the contact id to the log', async (t) => {
-  // SPEC §13 and the project's rule: contact ids never in logs. The routes take the contact in the path
-  // (§16) and the query (§20), and the server logs every request's URL (lib/shared/logger-options.ts).
+  // README, "Data protection" and the project's rule: contact ids never in logs. The routes take the contact in the path
+  // (README, "Deciding every message") and the query (README, "Data protection"), and the server logs every request's URL (lib/shared/logger-options.ts).
   const lines: string[] = []
   const app = Fastify({ logger: { ...loggerOptions('info'), stream: { write: (line: string) => { lines.push(line) } } } })
   await app.register(sellify, { env: {}, now: () => new Date('2026-01-18T12:00:00.000Z'), random: () => 0, store: { sqlitePath: ':memory:' } })
@@ -661,7 +661,7 @@ t.test('the server\'s logger: an owner reading a conversation or its audit trail
 })
 
 t.test('null stands for absent: the SPEC\'s own example request, null hints and a null media_type are accepted', async (t) => {
-  // SPEC §17 shows `"media": null, "hints": {"event": null}`; the schemas declare these fields nullable.
+  // README, "Deciding every message" shows `"media": null, "hints": {"event": null}`; the schemas declare these fields nullable.
   const app = await build(t)
   await setup(t, app)
   const example = await call(app, 'POST', '/api/v1/messages/incoming', {

@@ -1,4 +1,4 @@
-/** `POST /api/v1/quota/record` as the original calls it: no body at all counts one text message (§22). */
+/** `POST /api/v1/quota/record` as the original calls it: no body at all counts one text message (README, "Deciding every message"). */
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { build, call, DEV_KEY } from '../helper.js'
