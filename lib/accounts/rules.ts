@@ -1,6 +1,7 @@
-import { Ajv, type ErrorObject } from 'ajv'
+import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
 import { BadRequest } from '../shared/errors.js'
+import { describeValidation } from '../shared/validation.js'
 import { isValidTimeZone, parseResetTime } from '../periods/periods.js'
 import { InvalidAccountId } from './errors.js'
 import { AccountBodySchema } from './schema.js'
@@ -96,20 +97,9 @@ const ajv = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: f
 addFormats.default(ajv)
 const validateBody = ajv.compile(AccountBodySchema)
 
-/** The first error, worded as the HTTP layer words a body's (`body/active_hours/start must match pattern …`). */
-function describe (e: ErrorObject): string {
-  const at = `body${e.instancePath}`
-  switch (e.keyword) {
-    case 'additionalProperties': return `${at}/${String(e.params.additionalProperty)} is not an allowed field`
-    case 'required': return `${at}/${String(e.params.missingProperty)} is required`
-    case 'enum': return `${at} must be one of ${(e.params.allowedValues as unknown[]).map((v) => v === null ? 'null' : String(v)).join(', ')}`
-    default: return `${at} ${e.message ?? 'is invalid'}`
-  }
-}
-
 /** A configuration built in code (a PATCH's result) checked exactly as a PUT body is. */
 export function checkAccountBody (body: unknown): AccountInput {
   if (!isRecord(body)) throw BadRequest('body must be object')
-  if (!validateBody(body)) throw BadRequest(describe((validateBody.errors ?? [])[0]))
+  if (!validateBody(body)) throw BadRequest(describeValidation(validateBody.errors ?? [], 'body'))
   return body as AccountInput
 }
