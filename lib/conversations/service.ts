@@ -6,14 +6,13 @@
 import type { Account } from '../accounts/types.js'
 import type { AuditActor, AuditInput } from '../audit/recorder.js'
 import type { AppendAuditOp } from '../audit/store.js'
-import type { Place } from '../crypto/index.js'
 import type { ContactKey } from '../encryption/service.js'
 import type { EraseDataKeysOp } from '../encryption/store.js'
 import { BadRequest, defineError } from '../shared/errors.js'
 import type { UnitOfWork } from '../shared/unit-of-work.js'
 import type { StoreOp } from '../store/contract.js'
 import { transition, type ConversationEvent, type State } from './machine.js'
-import { ConversationChanged, eraseConversationsOp, saveConversationOp, type ConversationReads, type Sender, type StoredConversation } from './store.js'
+import { ConversationChanged, contactPlace, eraseConversationsOp, messagePlace, saveConversationOp, type ConversationReads, type Sender, type StoredConversation } from './store.js'
 
 export const UnknownConversation = defineError('SELLIFY_UNKNOWN_CONVERSATION', 404, () => 'no conversation with this contact')
 
@@ -56,9 +55,6 @@ export interface ConversationServiceOptions {
   }
   now: () => Date
 }
-
-const contactPlace = (keyId: string): Place => ({ table: 'conversations', column: 'contact', row: keyId })
-const messagePlace = (id: string): Place => ({ table: 'conversation_messages', column: 'text', row: id })
 
 /** The listing's cursor: the position of the last conversation of a page, opaque to clients. */
 function cursorOf (c: StoredConversation): string {

@@ -3,6 +3,7 @@
  * key id): the data key is found by the contact's blind index and keeps its id through a key rotation, so no
  * contact id is stored in clear and nothing has to be re-keyed when the master key changes.
  */
+import type { Place } from '../crypto/index.js'
 import type { UnitOfWork, WriteOp } from '../shared/unit-of-work.js'
 import { defineError } from '../shared/errors.js'
 import type { ConversationEvent, State } from './machine.js'
@@ -45,6 +46,10 @@ export interface StoredMessage {
   decision_id: string | null
   at: string
 }
+
+/** Where a conversation's contact and a message's text are stored: what their ciphertexts are bound to. */
+export const contactPlace = (keyId: string): Place => ({ table: 'conversations', column: 'contact', row: keyId })
+export const messagePlace = (id: string): Place => ({ table: 'conversation_messages', column: 'text', row: id })
 
 /** The conversation was saved by another writer since it was read: read it again and decide again. */
 export const ConversationChanged = defineError('SELLIFY_CONVERSATION_CHANGED', 409, () => 'the conversation changed while this message was decided')

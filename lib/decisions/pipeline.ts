@@ -9,6 +9,7 @@ import type { Account } from '../accounts/types.js'
 import { transition, type ConversationEvent, type State } from '../conversations/machine.js'
 import type { StoredConversation } from '../conversations/store.js'
 import type { Analysis } from '../knowledge/matcher.js'
+import { secondsUntil } from '../quota/rules.js'
 import type { AlertSeverity, AlertTrigger, Media, Product } from '../knowledge/types.js'
 
 /** The original's closed set of actions: nothing else is ever answered. */
@@ -98,10 +99,6 @@ function mediaFor (product: Product | null, sent: readonly string[]): (Media & {
   if (product === null || sent.includes(product.id)) return null
   const media = product.media.find((m) => m.type === 'image' ? product.media_policy.allow_images : product.media_policy.allow_video)
   return media === undefined ? null : { ...media, product: product.id }
-}
-
-function secondsUntil (at: Date, now: Date): number {
-  return Math.max(1, Math.ceil((at.getTime() - now.getTime()) / 1000))
 }
 
 export function decide (input: DecideInput): Verdict {

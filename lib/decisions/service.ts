@@ -18,7 +18,7 @@ import type { JsonObject } from '../audit/types.js'
 import type { ContactKey } from '../encryption/service.js'
 import type { Place } from '../crypto/index.js'
 import { DataKeyErased } from '../audit/store.js'
-import { ConversationChanged, appendMessagesOp, saveConversationOp, type ConversationReads, type StoredConversation, type StoredMessage } from '../conversations/store.js'
+import { appendMessagesOp, contactPlace, ConversationChanged, messagePlace, saveConversationOp, type ConversationReads, type StoredConversation, type StoredMessage } from '../conversations/store.js'
 import type { CompiledKnowledge } from '../knowledge/matcher.js'
 import { languagePack } from '../knowledge/language.js'
 import type { AlertSeverity, AlertTrigger, Product } from '../knowledge/types.js'
@@ -26,9 +26,9 @@ import type { NearLimitInput, RaiseInput } from '../alerts/service.js'
 import type { CreateAlertOp } from '../alerts/store.js'
 import { periodsAt } from '../periods/periods.js'
 import type { Periods } from '../periods/types.js'
-import { pacingDelay, remainingView, usageView, zoneOf } from '../quota/rules.js'
+import { pacingDelay, remainingView, retryAfter, usageView, zoneOf } from '../quota/rules.js'
 import { consumeOp, releaseOp, type QuotaReads, type AccountZone, type ConsumeResult } from '../quota/store.js'
-import { LIMITS, type Kind, type LimitName, type Limits, type UsagePair } from '../quota/types.js'
+import type { Kind, LimitName, Limits, UsagePair } from '../quota/types.js'
 import type { Clock, Random } from '../shared/clock.js'
 import { BadRequest, defineError } from '../shared/errors.js'
 import { createEvents } from '../shared/events.js'
@@ -36,6 +36,7 @@ import { thenOp, type UnitOfWork, type WriteOp } from '../shared/unit-of-work.js
 import type { StoreOp } from '../store/contract.js'
 import { decide, type Verdict } from './pipeline.js'
 import { claimDecisionOp, markDecisionOp, recordDecisionOp, type ClaimResult, type Consumed, type DecisionReads, type StoredDecision } from './store.js'
+import { fallbackText } from '../validation/service.js'
 import { knowledgeAnswer, templateName, templateText, typingSeconds, type ReplySource } from './text.js'
 import { TEXT_MAX, type ConversationView, type Decision, type IncomingMessage, type Notification, type OutgoingMessage, type ReplyMedia } from './types.js'
 
@@ -91,14 +92,7 @@ class ZoneChanged extends Error {
   constructor (readonly zone: AccountZone) { super('the account\'s period settings changed') }
 }
 
-const conversationPlace = (keyId: string): Place => ({ table: 'conversations', column: 'contact', row: keyId })
-const messagePlace = (id: string): Place => ({ table: 'conversation_messages', column: 'text', row: id })
 const answerPlace = (id: string): Place => ({ table: 'decisions', column: 'answer', row: id })
-
-function retryAfter (limit: LimitName, p: Periods, at: Date): number {
-  const end = LIMITS[limit].period === 'day' ? p.dayEnd : p.weekEnd
-  return Math.max(1, Math.ceil((end.getTime() - at.getTime()) / 1000))
-}
 
 /** Checks the service cannot leave to a schema (an embedder calls it directly too). */
 function checkIncoming (input: IncomingMessage): { text: string | null, at: string | null } {
@@ -120,6 +114,23 @@ export function createDecisionService (options: DecisionServiceOptions) {
   const { store, accounts, encryption, audit, knowledge, validation, ai, ids, now, random } = options
   const events = createEvents<DecisionEvent>()
 
+  /**
+   * One attempt after another until one commits: a conversation or an account's period settings that changed
+   * under it, or a data key erased meanwhile, make it read and decide again (ATTEMPTS at most).
+   */
+  async function retried<T> (attempt: (zone: AccountZone | null) => Promise<T>): Promise<T> {
+    let zone: AccountZone | null = null
+    for (let n = 1; ; n++) {
+      try {
+        return await attempt(zone)
+      } catch (err) {
+        if (err instanceof ZoneChanged) zone = err.zone
+        if ((err as { code?: string })?.code === DataKeyErased.code) encryption.forgetAll()
+        if (!retryable(err) || n >= ATTEMPTS) throw err
+      }
+    }
+  }
+
   function conversationView (contact: string, fields: Verdict['conversation'], event: Verdict['event']): ConversationView {
     return { contact, state: fields.state, previous_state: fields.previous_state, event, paused_until: fields.paused_until, misunderstandings: fields.misunderstandings }
   }
@@ -134,7 +145,7 @@ export function createDecisionService (options: DecisionServiceOptions) {
   async function replyText (account: Account, key: ContactKey, compiled: CompiledKnowledge, verdict: Verdict, analysis: ReturnType<CompiledKnowledge['analyse']>, firstOfSession: boolean, message: string | null):
   Promise<{ text: string, source: ReplySource, validation: Decision['validation'], ai_prompt: string | null, ai_response: string | null } | null> {
     const pack = languagePack(account.language)
-    const fallback = account.fallback_message ?? pack.fallback_message
+    const fallback = fallbackText(account)
     if (verdict.reply.kind === 'none') return null
     if (verdict.reply.kind === 'holding') return { text: pack.holding_message, source: 'template', validation: null, ai_prompt: null, ai_response: null }
     const own = knowledgeAnswer(analysis)
@@ -195,8 +206,7 @@ export function createDecisionService (options: DecisionServiceOptions) {
   async function incoming (input: IncomingMessage, actor: AuditActor = 'system'): Promise<Decision> {
     const started = performance.now()
     const { text, at: sentAt } = checkIncoming(input)
-    let zone: AccountZone | null = null
-    for (let attempt = 1; ; attempt++) {
+    return await retried(async (zone) => {
       const read = await accounts.get(input.account)
       const account = zone === null ? read : { ...read, ...zone }
       const at = now()
@@ -209,7 +219,7 @@ export function createDecisionService (options: DecisionServiceOptions) {
       const key = await encryption.contactKey(account.id, input.contact)
       const [stored, compiled] = await Promise.all([store.getConversation(account.id, key.id), knowledge.compiled(account.id)])
       const analysed = compiled.analyse(text ?? input.media?.caption ?? '')
-      const products = new Map<string, Product>(compiled.knowledge.products.filter((p) => p.active).map((p) => [p.id, p]))
+      const products = compiled.products
       const verdict = decide({
         account, now: at, conversation: stored, analysis: analysed, hints: input.hints ?? {}, opening: activeAt(account, at), products
       })
@@ -249,15 +259,7 @@ export function createDecisionService (options: DecisionServiceOptions) {
         },
         alerted: (view) => { alerted.push(view) }
       })
-      let results: readonly unknown[]
-      try {
-        results = await store.commit(plan)
-      } catch (err) {
-        if (err instanceof ZoneChanged) zone = err.zone
-        if ((err as { code?: string })?.code === DataKeyErased.code) encryption.forgetAll()
-        if (retryable(err) && attempt < ATTEMPTS) continue
-        throw err
-      }
+      const results = await store.commit(plan)
       const claim = results[0] as ClaimResult
       if (!claim.claimed) {
         const holder = await store.getDecision(claim.id)
@@ -267,7 +269,7 @@ export function createDecisionService (options: DecisionServiceOptions) {
       for (const c of consumptions) options.usage?.(account, p, c.usage, c.consume, c.grant)
       for (const view of alerted) options.alerts?.raised(view)
       return told(answer as unknown as Decision, started, false)
-    }
+    })
   }
 
   function told (decision: Decision, started: number, replayed: boolean): Decision {
@@ -454,7 +456,7 @@ export function createDecisionService (options: DecisionServiceOptions) {
       saveConversationOp({
         account: account.id,
         key_id: key.id,
-        contact: key.seal(d.contact, conversationPlace(key.id)),
+        contact: key.seal(d.contact, contactPlace(key.id)),
         ...fields,
         created_at: d.stored?.created_at ?? iso,
         last_message_at: iso
@@ -542,8 +544,7 @@ export function createDecisionService (options: DecisionServiceOptions) {
   async function outgoing (input: OutgoingMessage, actor: AuditActor = 'system'): Promise<{ paused_until: string, usage: ReturnType<typeof usageView> }> {
     const text = input.text ?? null
     if (text !== null && [...text].length > TEXT_MAX) throw BadRequest(`body/text must be at most ${TEXT_MAX} characters`)
-    let zone: AccountZone | null = null
-    for (let attempt = 1; ; attempt++) {
+    return await retried(async (zone) => {
       const read = await accounts.get(input.account)
       const account = zone === null ? read : { ...read, ...zone }
       const key = await encryption.contactKey(account.id, input.contact)
@@ -570,7 +571,7 @@ export function createDecisionService (options: DecisionServiceOptions) {
             saveConversationOp({
               account: account.id,
               key_id: key.id,
-              contact: key.seal(input.contact, conversationPlace(key.id)),
+              contact: key.seal(input.contact, contactPlace(key.id)),
               state: fields.state,
               previous_state: fields.previous_state,
               last_event: fields.last_event,
@@ -598,18 +599,11 @@ export function createDecisionService (options: DecisionServiceOptions) {
           ]
         })
       ]
-      try {
-        await store.commit(plan)
-      } catch (err) {
-        if (err instanceof ZoneChanged) zone = err.zone
-        if ((err as { code?: string })?.code === DataKeyErased.code) encryption.forgetAll()
-        if (retryable(err) && attempt < ATTEMPTS) continue
-        throw err
-      }
+      await store.commit(plan)
       const usage = after as unknown as UsagePair
       options.usage?.(account, p, usage, null)
       return { paused_until: pausedUntil, usage: usageView(usage) }
-    }
+    })
   }
 
   return {
@@ -617,7 +611,6 @@ export function createDecisionService (options: DecisionServiceOptions) {
     sent,
     failed,
     outgoing,
-    replay,
     /** Be told of every decision answered (metrics). */
     observe: events.observe
   }

@@ -11,7 +11,7 @@
  */
 import { languagePack } from './language.js'
 import { words } from './normalize.js'
-import type { EventName, KnowledgeBase, Language } from './types.js'
+import type { EventName, KnowledgeBase, Language, Product } from './types.js'
 
 /** Words of this many letters or more also match with one typo; shorter ones ("ai", "tuer", "prix") only as written. */
 export const TYPO_MIN_LETTERS = 5
@@ -216,6 +216,8 @@ export interface CompiledKnowledge {
   readonly version: number
   /** The knowledge base it was compiled from (never changed: a change compiles a new one). */
   readonly knowledge: KnowledgeBase
+  /** Its active products (the only ones that ever match), by id. */
+  readonly products: ReadonlyMap<string, Product>
   analyse (text: string): Analysis
   /** The forbidden words and phrases (the language's, then the account's) found in a text, each once. */
   forbidden (text: string): string[]
@@ -339,5 +341,5 @@ export function compileKnowledge (kb: KnowledgeBase, version: number, options: C
     return { event, products: matched, objection, faq, alert }
   }
 
-  return { version, knowledge: kb, analyse, forbidden: (text: string) => forbidden.find(text) }
+  return { version, knowledge: kb, products: new Map(products.map(({ p }) => [p.id, p])), analyse, forbidden: (text: string) => forbidden.find(text) }
 }

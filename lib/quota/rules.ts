@@ -3,6 +3,7 @@
  * store decides consumes with `firstExceeded` itself; the PostgreSQL function is pinned to it by the store
  * contract tests.
  */
+import type { Periods } from '../periods/types.js'
 import type { AccountZone } from './store.js'
 import { COUNTERS, LIMIT_NAMES, LIMITS, type Delays, type Kind, type LimitName, type Limits, type PeriodUsage, type UsagePair, type UsageView } from './types.js'
 
@@ -71,6 +72,16 @@ export function pacingDelay (delays: Delays, kind: Kind, messagesBefore: number,
   const share = dailyLimit > 0 ? messagesBefore / dailyLimit : 1
   const factor = share >= 0.8 ? 3 : share >= 0.5 ? 2 : 1
   return base * factor + (kind === 'text' ? 0 : delays.media_seconds)
+}
+
+/** Seconds until `end`, at least 1 so a client never retries in a busy loop. */
+export function secondsUntil (end: Date, now: Date): number {
+  return Math.max(1, Math.ceil((end.getTime() - now.getTime()) / 1000))
+}
+
+/** When a send refused by `limit` may be tried again: the end of that limit's period. */
+export function retryAfter (limit: LimitName, p: Pick<Periods, 'dayEnd' | 'weekEnd'>, at: Date): number {
+  return secondsUntil(LIMITS[limit].period === 'day' ? p.dayEnd : p.weekEnd, at)
 }
 
 /** The settings of an account that make its period keys (a consume is counted under keys made from the committed ones). */

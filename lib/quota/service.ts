@@ -8,9 +8,9 @@ import type { Periods } from '../periods/types.js'
 import type { ResetReads } from '../resets/store.js'
 import type { ResetRecord } from '../resets/types.js'
 import { InvalidCount } from './errors.js'
-import { firstExceeded, pacingDelay, remainingView, usageView, zoneOf } from './rules.js'
+import { firstExceeded, pacingDelay, remainingView, retryAfter, usageView, zoneOf } from './rules.js'
 import { consumeOp, type QuotaStore } from './store.js'
-import { LIMITS, type Kind, type LimitName, type Limits, type PeriodUsage, type UsagePair, type UsageView } from './types.js'
+import type { Kind, LimitName, Limits, PeriodUsage, UsagePair, UsageView } from './types.js'
 
 export interface QuotaServiceOptions {
   store: QuotaStore & Pick<ResetReads, 'lastResets'>
@@ -65,15 +65,6 @@ export interface GrantEvent { account: Account, periods: Periods, before: UsageP
 export interface UsageSnapshot { account: string, usage: UsagePair, dayEnd: Date, weekEnd: Date }
 
 const snapshotOf = (account: string, p: Periods, usage: UsagePair): UsageSnapshot => ({ account, usage, dayEnd: p.dayEnd, weekEnd: p.weekEnd })
-
-/** Seconds until `end`, at least 1 so a client never retries in a busy loop. */
-function secondsUntil (end: Date, now: Date): number {
-  return Math.max(1, Math.ceil((end.getTime() - now.getTime()) / 1000))
-}
-
-function retryAfter (limit: LimitName, p: Periods, at: Date): number {
-  return secondsUntil(LIMITS[limit].period === 'day' ? p.dayEnd : p.weekEnd, at)
-}
 
 /** Period settings changing under a send again and again is a broken store, not a race. */
 const SEND_ATTEMPTS = 3
