@@ -9,6 +9,7 @@ import FakeTimers from '@sinonjs/fake-timers'
 import type { FastifyInstance } from 'fastify'
 import type { StoreOp } from '../lib/store/contract.js'
 import { build, call, fixedClock, PG_URL, pgSchema, pgSkip, type TapTest } from './helper.js'
+import { karite } from './routes/decision-fixtures.js'
 
 type Json = Record<string, any>
 type Clock = ReturnType<typeof fixedClock>
@@ -18,18 +19,13 @@ const KEY = '5e'.repeat(32)
 const X = '+33612345678'
 const Y = '22507080910@s.whatsapp.net'
 
-const karite = {
+const KB = {
   business_name: 'Karité & Co',
-  products: [{
-    id: 'creme-karite',
-    name: 'Crème au karité 200 ml',
-    price: '12500',
-    currency: 'XOF',
-    keywords: ['creme', 'karite'],
+  products: [karite({
     objections: [{ triggers: ['trop cher'], answer: 'Un pot dure trois mois.' }],
     media: [{ id: 'photo-1', type: 'image', url: 'https://shop.example/creme.jpg', caption: 'Notre crème' }],
     media_policy: { allow_images: true, allow_video: false }
-  }],
+  })],
   faq: [{ id: 'livraison', triggers: ['livraison'], answer: 'Livraison en 48 h à Abidjan.' }]
 }
 const SHOPPER = ['Bonjour', 'Combien coûte la crème au karité ?', 'Vous faites la livraison ?', 'La crème au karité, c\'est trop cher', 'Je prends la crème au karité']
@@ -50,7 +46,7 @@ async function instance (t: TapTest, schema: string | null, clock: Clock): Promi
 async function shop (app: FastifyInstance, settings: Json = {}): Promise<void> {
   const put = await call(app, 'PUT', '/api/v1/accounts/default', { active_hours: 'always', timezone: 'UTC', week_start: 'monday', ...settings })
   if (put.statusCode !== 200 && put.statusCode !== 201) throw new Error(`PUT account: ${put.body}`)
-  const kb = await call(app, 'PUT', '/api/v1/knowledge', karite)
+  const kb = await call(app, 'PUT', '/api/v1/knowledge', KB)
   if (kb.statusCode !== 200) throw new Error(`PUT knowledge: ${kb.body}`)
 }
 

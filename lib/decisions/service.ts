@@ -106,6 +106,13 @@ function checkIncoming (input: IncomingMessage): { text: string | null, at: stri
   return { text: text === '' ? null : text, at: ts === null ? null : new Date(Date.parse(ts)).toISOString() }
 }
 
+/** A consume's result that counted or refused; an account gone is a 404, one whose zone moved is decided again. */
+function counted (result: ConsumeResult, account: string): Extract<ConsumeResult, { limits: unknown }> {
+  if ('limits' in result) return result
+  if (result.account === 'missing') throw UnknownAccount(account)
+  throw new ZoneChanged(result.zone)
+}
+
 function retryable (err: unknown): boolean {
   return ConversationChanged.is(err) || err instanceof ZoneChanged || (err as { code?: string })?.code === DataKeyErased.code
 }
@@ -319,11 +326,7 @@ export function createDecisionService (options: DecisionServiceOptions) {
       return [
         consumeOp({ account: account.id, day: p.day, week: p.week, kind, count: 1, mode: 'consume', zone: zoneOf(account) }),
         thenOp<StoreOp>((r) => {
-          const result = r[0] as ConsumeResult
-          if (!('limits' in result)) {
-            if (result.account === 'missing') throw UnknownAccount(account.id)
-            throw new ZoneChanged(result.zone)
-          }
+          const result = counted(r[0] as ConsumeResult, account.id)
           d.report({
             usage: result.ok ? result.after : result.usage,
             consume: { kind, allowed: result.ok, ...(result.ok ? {} : { reason: result.limit }) },
@@ -559,11 +562,7 @@ export function createDecisionService (options: DecisionServiceOptions) {
       const plan: StoreOp[] = [
         consumeOp({ account: account.id, day: p.day, week: p.week, kind, count: 1, mode: 'record', zone: zoneOf(account) }),
         thenOp<StoreOp>((r) => {
-          const result = r[0] as ConsumeResult
-          if (!('limits' in result)) {
-            if (result.account === 'missing') throw UnknownAccount(account.id)
-            throw new ZoneChanged(result.zone)
-          }
+          const result = counted(r[0] as ConsumeResult, account.id)
           if (!result.ok) throw new Error('store: a record was refused')
           after = result.after
           const fields = stored ?? { state: 'discovery' as const, previous_state: null, last_event: null, misunderstandings: 0, session_started_at: iso, media_sent: [], created_at: iso }

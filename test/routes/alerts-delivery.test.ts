@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { refusedAddress, verifySignature } from '../../lib/alerts/webhook.js'
 import { build, call, fixedClock, type LogLine, type TapTest } from '../helper.js'
+import { alert, configure, type Json, openAlert, START } from './decision-fixtures.js'
 
 /*
  * Alert webhooks delivered to a real HTTP receiver on a socket (README, "Alerts", SSRF included). `scheduler: false`: the
@@ -16,9 +17,6 @@ import { build, call, fixedClock, type LogLine, type TapTest } from '../helper.j
  * Only the 5 s attempt timeout is real time, in the one test about it.
  */
 
-type Json = Record<string, any>
-
-const START = '2026-01-18T12:00:00.000Z'
 const START_S = Date.parse(START) / 1000
 const CONTACT = '+33612345678'
 const ANGRY = 'Bande d\'escrocs, rendez-moi mon argent'
@@ -65,24 +63,12 @@ async function receiver (t: TapTest, answer: Answer, port = 0, host = '127.0.0.1
   }
 }
 
-async function configure (t: TapTest, app: FastifyInstance, settings: Json = {}, account = 'default'): Promise<void> {
-  const res = await call(app, 'PUT', `/api/v1/accounts/${account}`, { active_hours: 'always', ...settings })
-  const done = res.statusCode === 200 || res.statusCode === 201
-  t.ok(done, done ? `account ${account} configured` : res.body)
-}
-
 async function raise (t: TapTest, app: FastifyInstance, contact = CONTACT, text = ANGRY): Promise<Json> {
   const res = await call(app, 'POST', '/api/v1/messages/incoming', { contact, text })
   t.equal(res.statusCode, 200, res.body)
   const decision = res.json()
   t.match(decision, { action: 'alert_human', alert: { id: /^alr_/ } }, 'the message raised an alert')
   return decision
-}
-
-async function alert (app: FastifyInstance, id: string): Promise<Json> {
-  const res = await call(app, 'GET', `/api/v1/alerts/${id}`)
-  if (res.statusCode !== 200) throw new Error(`GET /api/v1/alerts/${id}: ${res.statusCode} ${res.body}`)
-  return res.json()
 }
 
 /**
@@ -98,33 +84,13 @@ async function attempted (app: FastifyInstance, id: string, attempts = 1): Promi
   throw new Error(`the deliveries of ${id} were never attempted ${attempts} time(s)`)
 }
 
+/** The JSON text a receiver gets for an open alert a decision raised, in the order Sellify writes it. */
+const alertBody = (...args: Parameters<typeof openAlert>): string => JSON.stringify({ type: 'alert.created', alert: openAlert(...args) })
+
 const deliveryTo = (a: Json, url: string): Json => {
   const found = a.deliveries.find((d: Json) => d.url === url)
   if (found === undefined) throw new Error(`no delivery to ${url}`)
   return found
-}
-
-/** The JSON text a receiver gets for an open alert a decision raised, in the order Sellify writes it. */
-function alertBody (decision: Json, contact: string, message: string, state: string): string {
-  return JSON.stringify({
-    type: 'alert.created',
-    alert: {
-      id: decision.alert.id,
-      account: 'default',
-      contact,
-      trigger: decision.alert.trigger,
-      severity: decision.alert.severity,
-      status: 'open',
-      state,
-      message,
-      decision_id: decision.decision_id,
-      limit: null,
-      period: null,
-      created_at: START,
-      acknowledged_at: null,
-      acknowledged_by: null
-    }
-  })
 }
 
 t.test('a delivery: exactly the alert.created body, the X-Sellify headers, a signature that verifies with the webhook\'s own secret', async (t) => {

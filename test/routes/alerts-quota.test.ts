@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { verifySignature } from '../../lib/alerts/webhook.js'
 import { build, call, fixedClock, type TapTest } from '../helper.js'
+import { configure, type Json } from './decision-fixtures.js'
 
 /*
  * `quota_near_limit` (README, "Alerts"): a granted consume that takes a day or week counter across 80 % of its limit
@@ -11,16 +12,8 @@ import { build, call, fixedClock, type TapTest } from '../helper.js'
  * from a decision's reply (README, "Deciding every message", rule 8). 2026-01-20 is a Tuesday; weeks start on Monday, days at 00:00 UTC.
  */
 
-type Json = Record<string, any>
-
 const TUESDAY = '2026-01-20T10:00:00.000Z'
 const SECRET = 'whsec-0123456789abcdef'
-
-async function configure (t: TapTest, app: FastifyInstance, settings: Json = {}, account = 'default'): Promise<void> {
-  const res = await call(app, 'PUT', `/api/v1/accounts/${account}`, { active_hours: 'always', ...settings })
-  const done = res.statusCode === 200 || res.statusCode === 201
-  t.ok(done, done ? `account ${account} configured` : res.body)
-}
 
 async function consume (t: TapTest, app: FastifyInstance, times = 1, body: Json = { message_type: 'text' }): Promise<Json[]> {
   const answers: Json[] = []

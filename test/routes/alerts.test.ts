@@ -1,6 +1,7 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { build, call, DEV_KEY, fixedClock, type TapTest } from '../helper.js'
+import { alert, configure, type Json, openAlert, START } from './decision-fixtures.js'
 
 /*
  * Alerts as a bot, an owner and an agent see them over HTTP (README, "Alerts"; the decisions that raise them, "Deciding every message";
@@ -8,9 +9,6 @@ import { build, call, DEV_KEY, fixedClock, type TapTest } from '../helper.js'
  * alert kicks one pass at once, which the tests wait for by reading the alert until its deliveries moved.
  */
 
-type Json = Record<string, any>
-
-const START = '2026-01-18T12:00:00.000Z'
 const CONTACT = '+33612345678'
 const NUMBERS = ['+221770000001', '+221770000002']
 const SECRET = 'whsec-0123456789abcdef'
@@ -23,13 +21,6 @@ const frText = (contact: string, state: string, message: string): string =>
 const enText = (contact: string, state: string, message: string): string =>
   `🚨 Action needed\nCustomer: ${contact}\nState: ${state}\nLast message: "${message}"`
 
-/** A PUT of the account's whole configuration: always open unless the test says otherwise. */
-async function configure (t: TapTest, app: FastifyInstance, settings: Json = {}, account = 'default'): Promise<void> {
-  const res = await call(app, 'PUT', `/api/v1/accounts/${account}`, { active_hours: 'always', ...settings })
-  const done = res.statusCode === 200 || res.statusCode === 201
-  t.ok(done, done ? `account ${account} configured` : res.body)
-}
-
 async function say (t: TapTest, app: FastifyInstance, contact: string, text: string | null, extra: Json = {}, key: string = DEV_KEY): Promise<Json> {
   const res = await call(app, 'POST', '/api/v1/messages/incoming', { contact, text, ...extra }, key)
   t.equal(res.statusCode, 200, res.body)
@@ -39,12 +30,6 @@ async function say (t: TapTest, app: FastifyInstance, contact: string, text: str
 async function alerts (app: FastifyInstance, query = ''): Promise<Json> {
   const res = await call(app, 'GET', `/api/v1/alerts${query}`)
   if (res.statusCode !== 200) throw new Error(`GET /api/v1/alerts${query}: ${res.statusCode} ${res.body}`)
-  return res.json()
-}
-
-async function alert (app: FastifyInstance, id: string): Promise<Json> {
-  const res = await call(app, 'GET', `/api/v1/alerts/${id}`)
-  if (res.statusCode !== 200) throw new Error(`GET /api/v1/alerts/${id}: ${res.statusCode} ${res.body}`)
   return res.json()
 }
 
@@ -66,26 +51,6 @@ async function agentKey (t: TapTest, app: FastifyInstance, account: string, name
 
 async function verified (t: TapTest, app: FastifyInstance, account = 'default'): Promise<void> {
   t.match((await call(app, 'GET', `/api/v1/audit/verify?account=${account}`)).json(), { valid: true, first_invalid_id: null }, `the audit chain of ${account} verifies`)
-}
-
-/** What GET answers for an alert a decision raised and nobody acknowledged. */
-function openAlert (decision: Json, contact: string, message: string, state: string, createdAt = START): Json {
-  return {
-    id: decision.alert.id,
-    account: 'default',
-    contact,
-    trigger: decision.alert.trigger,
-    severity: decision.alert.severity,
-    status: 'open',
-    state,
-    message,
-    decision_id: decision.decision_id,
-    limit: null,
-    period: null,
-    created_at: createdAt,
-    acknowledged_at: null,
-    acknowledged_by: null
-  }
 }
 
 t.test('an angry customer in French: alert_human, the alert and the WhatsApp notifications in the answer, silence for the customer', async (t) => {

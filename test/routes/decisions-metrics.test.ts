@@ -7,6 +7,7 @@ import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { STATES } from '../../lib/conversations/machine.js'
 import { build, call, DEV_KEY, fixedClock } from '../helper.js'
+import { karite } from './decision-fixtures.js'
 
 interface Sample { name: string, labels: Record<string, string>, value: number }
 type Json = Record<string, any>
@@ -44,22 +45,17 @@ function stateCounts (samples: Sample[]): Record<string, number> {
   return Object.fromEntries(named(samples, 'sellify_conversations').map((s) => [s.labels.state, s.value]))
 }
 
-const karite = {
+const shop = {
   business_name: 'Karité & Co',
-  products: [{
-    id: 'creme-karite',
-    name: 'Crème au karité 200 ml',
-    price: '12500',
-    currency: 'XOF',
-    keywords: ['creme', 'karite'],
+  products: [karite({
     objections: [{ triggers: ['trop cher'], answer: 'Un pot dure trois mois.' }]
-  }]
+  })]
 }
 
 async function account (app: FastifyInstance, id: string, settings: Json): Promise<void> {
   const put = await call(app, 'PUT', `/api/v1/accounts/${id}`, { active_hours: 'always', timezone: 'UTC', ...settings })
   if (put.statusCode !== 200 && put.statusCode !== 201) throw new Error(`PUT account ${id}: ${put.body}`)
-  const kb = await call(app, 'PUT', `/api/v1/knowledge?account=${id}`, karite)
+  const kb = await call(app, 'PUT', `/api/v1/knowledge?account=${id}`, shop)
   if (kb.statusCode !== 200) throw new Error(`PUT knowledge ${id}: ${kb.body}`)
 }
 

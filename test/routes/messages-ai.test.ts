@@ -2,6 +2,7 @@ import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { startFakeAi, type FakeAi, type FakeScript } from '../../lib/ai/fake-server.js'
 import { build, call, type TapTest } from '../helper.js'
+import { karite } from './decision-fixtures.js'
 
 /*
  * The AI in the incoming-message pipeline (README, "Deciding every message", rule 9, and "AI replies"), through the project's fake provider over a
@@ -13,16 +14,11 @@ const CONTACT = '+33612345678'
 const KEY = 'sk-fake-ai-key-7c1d2e3f4a5b6c7d8e9f'
 const KB = {
   business_name: 'Karité & Co',
-  products: [{
-    id: 'creme-karite',
-    name: 'Crème au karité 200 ml',
+  products: [karite({
     short_description: 'Crème hydratante au beurre de karité pur.',
-    price: '12500',
-    currency: 'XOF',
-    keywords: ['creme', 'karite'],
     media: [{ id: 'photo-1', type: 'image', url: 'https://shop.example/k.jpg' }],
     media_policy: { allow_images: true, allow_video: false }
-  }],
+  })],
   faq: [{ id: 'livraison', triggers: ['livraison'], answer: 'Livraison en 48 h à Dakar.' }],
   objections: [{ triggers: ['trop cher'], answer: 'Un pot dure trois mois : moins de 140 XOF par jour.' }]
 }

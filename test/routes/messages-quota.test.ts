@@ -1,6 +1,7 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { build, call, DEV_KEY, fixedClock, type TapTest } from '../helper.js'
+import { karite } from './decision-fixtures.js'
 
 /*
  * What the incoming-message pipeline takes from the quota (README, "How quotas work" and "Deciding every message", rule 8), the reports after a send
@@ -12,16 +13,11 @@ const CONTACT = '+33612345678'
 const KB = {
   business_name: 'Karité & Co',
   products: [
-    {
-      id: 'creme-karite',
-      name: 'Crème au karité 200 ml',
+    karite({
       short_description: 'Crème hydratante au beurre de karité pur.',
-      price: '12500',
-      currency: 'XOF',
-      keywords: ['creme', 'karite'],
       media: [{ id: 'photo-1', type: 'image', url: 'https://shop.example/k.jpg' }],
       media_policy: { allow_images: true, allow_video: false }
-    },
+    }),
     {
       id: 'savon-noir',
       name: 'Savon noir 250 g',

@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import sellify from '../../app.js'
 import { loggerOptions } from '../../lib/shared/logger-options.js'
 import { build, call, fixedClock, type LogLine, type TapTest } from '../helper.js'
+import { configure, type Json, karite } from './decision-fixtures.js'
 
 /*
  * The incoming-message pipeline as a bot and an owner see it (README, "Deciding every message", "Alerts" and "Data protection"), on the SQLite store.
@@ -20,16 +21,12 @@ const ALERT_NUMBERS = ['+221770000001', '+221770000002']
 const KB = {
   business_name: 'Karité & Co',
   products: [
-    {
-      id: 'creme-karite',
-      name: 'Crème au karité 200 ml',
+    karite({
       short_description: 'Crème hydratante au beurre de karité pur.',
-      price: '12500',
-      currency: 'XOF',
       keywords: ['creme', 'karite', 'beurre de karite'],
       media: [{ id: 'photo-1', type: 'image', url: 'https://shop.example/k.jpg', caption: 'Crème au karité' }],
       media_policy: { allow_images: true, allow_video: false }
-    },
+    }),
     { id: 'huile-argan', name: 'Huile d\'argan 50 ml', price: '19.90', currency: 'EUR', keywords: ['huile', 'argan'] }
   ],
   faq: [{ id: 'livraison', triggers: ['livraison'], answer: 'Livraison en 48 h à Dakar.' }],
@@ -46,16 +43,8 @@ const PHOTO = { id: 'photo-1', type: 'image', url: 'https://shop.example/k.jpg',
 const CREME = { id: 'creme-karite', name: 'Crème au karité 200 ml' }
 const ERROR_SHAPE = { statusCode: Number, error: String, message: String }
 
-type Json = Record<string, any>
-
 const alertText = (contact: string, state: string, message: string) =>
   `🚨 Intervention requise\nClient : ${contact}\nÉtat : ${state}\nDernier message : "${message}"`
-
-/** The account's whole configuration (a PUT replaces it): always open unless the test says otherwise. */
-async function configure (t: TapTest, app: FastifyInstance, settings: Json = {}, account = 'default'): Promise<void> {
-  const res = await call(app, 'PUT', `/api/v1/accounts/${account}`, { active_hours: 'always', ...settings })
-  t.ok(res.statusCode === 200 || res.statusCode === 201, `account ${account} configured: ${res.body}`)
-}
 
 async function setup (t: TapTest, app: FastifyInstance, settings: Json = {}): Promise<void> {
   await configure(t, app, settings)
