@@ -22,6 +22,7 @@ import ai from './plugins/engines/ai.js'
 import alerts from './plugins/engines/alerts.js'
 import conversations from './plugins/engines/conversations.js'
 import decisions from './plugins/engines/decisions.js'
+import health from './plugins/engines/health.js'
 import routes from './routes/index.js'
 
 export type { SellifyOptions, SellifyEngines } from './plugins/app/config.js'
@@ -46,6 +47,7 @@ export type * from './plugins/engines/ai.js'
 export type * from './plugins/engines/alerts.js'
 export type * from './plugins/engines/conversations.js'
 export type * from './plugins/engines/decisions.js'
+export type * from './plugins/engines/health.js'
 
 /**
  * Everything that answers HTTP lives in one encapsulated scope: its error handler, JSON-only parsers,
@@ -83,6 +85,7 @@ async function sellify (fastify: FastifyInstance, opts: SellifyOptions): Promise
   await fastify.register(validation)
   await fastify.register(ai)
   await fastify.register(alerts)
+  await fastify.register(health)
   await fastify.register(conversations)
   await fastify.register(decisions)
   await fastify.register(sellifyScope, { prefix: opts.prefix ?? '' })

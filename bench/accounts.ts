@@ -49,8 +49,10 @@ export async function seedSellify (where: Where, ledger: Ledger): Promise<void> 
       timezone: 'UTC',
       reset_time: '00:00',
       week_start: 'monday',
-      limits: { messages_per_day: ledger.limits[i], messages_per_week: LOOSE_LIMIT, images_per_day: LOOSE_LIMIT, videos_per_week: LOOSE_LIMIT },
+      // Only the daily limit binds: the ledger checks it exactly. An established number: no warm-up.
+      limits: { messages_per_day: ledger.limits[i], messages_per_week: LOOSE_LIMIT, images_per_day: LOOSE_LIMIT, videos_per_week: LOOSE_LIMIT, messages_per_hour: LOOSE_LIMIT },
       delays: { min_seconds: 2, max_seconds: 8, media_seconds: 5 },
+      warmup: { enabled: false, start_per_day: 20, days: 14 },
       ...defaultSettings(),
       created_at
     }))

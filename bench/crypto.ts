@@ -131,8 +131,9 @@ function benchAccount (id: string, createdAt: string): Account {
     timezone: 'UTC',
     reset_time: '00:00',
     week_start: 'monday',
-    limits: { messages_per_day: LIMIT, messages_per_week: LIMIT, images_per_day: LIMIT, videos_per_week: LIMIT },
+    limits: { messages_per_day: LIMIT, messages_per_week: LIMIT, images_per_day: LIMIT, videos_per_week: LIMIT, messages_per_hour: LIMIT },
     delays: { min_seconds: 2, max_seconds: 8, media_seconds: 5 },
+    warmup: { enabled: false, start_per_day: 20, days: 14 },
     created_at: createdAt,
     ...defaultSettings()
   }
@@ -180,12 +181,14 @@ export async function cryptoBench (quick: boolean, dir: string): Promise<CryptoF
     await Promise.all(ids.map((id) => store.commit([ensureAccountOp(benchAccount(id, createdAt))])))
     const input = (i: number): ConsumeInput => ({
       account: ids[i % ACCOUNTS],
+      hour: `${DAY}T12`,
       day: DAY,
       week: WEEK,
       kind: 'text',
       count: 1,
       mode: 'consume',
-      zone: { timezone: 'UTC', reset_time: '00:00', week_start: 'monday' }
+      zone: { timezone: 'UTC', reset_time: '00:00', week_start: 'monday' },
+      at: Date.parse(`${DAY}T12:00:00Z`)
     })
     const alone = (i: number): Promise<void> => granted(store.commit([consumeOp(input(i))]))
     const audited = (i: number): Promise<void> => {

@@ -85,7 +85,9 @@ export async function incomingBench (seconds = 8, rounds = 3, profileDir?: strin
       SELLIFY_AI_PROVIDER: 'none',
       SELLIFY_RATE_LIMIT_MAX: '100000000',
       SELLIFY_MESSAGES_PER_DAY: '100000000',
-      SELLIFY_MESSAGES_PER_WEEK: '100000000'
+      SELLIFY_MESSAGES_PER_WEEK: '100000000',
+      SELLIFY_MESSAGES_PER_HOUR: '100000000',
+      SELLIFY_WARMUP: 'off'
     },
     stdio: ['ignore', 'ignore', 'inherit']
   })

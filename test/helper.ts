@@ -28,9 +28,16 @@ export function fixedClock (start: string | Date) {
 }
 
 /**
+ * The anti-ban defaults a test of something else does not want in its way: an hourly cap no test reaches and
+ * no warm-up (an established number). The tests of the hourly cap and the warm-up set them, or read the
+ * service's own defaults through `env: {}` and `defaults: {}` of their own.
+ */
+export const ESTABLISHED = { limits: { messages_per_hour: 1_000_000 }, warmup: { enabled: false } } as const
+
+/**
  * The app as a host would build it: a bare Fastify, Sellify registered, ready, closed on teardown.
- * SQLite in memory, an empty environment and a clock fixed at 2026-01-18T12:00Z unless the test says
- * otherwise; with `logs`, pino writes every line at info and above into it.
+ * SQLite in memory, an empty environment, ESTABLISHED's defaults and a clock fixed at 2026-01-18T12:00Z
+ * unless the test says otherwise; with `logs`, pino writes every line at info and above into it.
  */
 export async function build (t: Tap, options: SellifyOptions = {}, { logs }: { logs?: LogLine[] } = {}): Promise<FastifyInstance> {
   const app = Fastify({ logger: logs === undefined ? false : { level: 'info', stream: { write: (line: string) => { logs.push(JSON.parse(line)) } } } })
@@ -39,6 +46,11 @@ export async function build (t: Tap, options: SellifyOptions = {}, { logs }: { l
     now: () => new Date('2026-01-18T12:00:00.000Z'),
     random: () => 0,
     ...options,
+    defaults: {
+      ...options.defaults,
+      limits: { ...ESTABLISHED.limits, ...options.defaults?.limits },
+      warmup: { ...ESTABLISHED.warmup, ...options.defaults?.warmup }
+    },
     store: { sqlitePath: ':memory:', ...options.store }
   })
   await app.ready()

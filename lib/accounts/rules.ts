@@ -70,6 +70,8 @@ export function resolveConfig (input: AccountInput, base: AccountConfig, previou
     week_start: input.week_start ?? base.week_start,
     limits: { ...base.limits, ...input.limits },
     delays: { ...base.delays, ...input.delays },
+    // An existing account keeps whether it warms up unless told: an established number is never throttled by a PUT that omits it.
+    warmup: { ...base.warmup, enabled: previous?.warmup.enabled ?? base.warmup.enabled, ...input.warmup },
     language: input.language ?? d.language,
     active_hours: activeHours(input.active_hours),
     outside_hours: input.outside_hours ?? d.outside_hours,

@@ -18,6 +18,12 @@ export const LimitsSchema = Type.Object(
   { additionalProperties: false }
 )
 
+export const WarmupSchema = Type.Object({
+  enabled: Type.Boolean({ description: 'Ramp the daily limit up (a new number); off for an established one' }),
+  start_per_day: Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'The daily cap on the first day' }),
+  days: Type.Integer({ minimum: 1, maximum: 90, description: 'The day on which the daily limit is reached' })
+}, { additionalProperties: false })
+
 const Seconds = Type.Integer({ minimum: 0, maximum: 86_400 })
 export const DelaysSchema = Type.Object({
   min_seconds: Seconds,
@@ -91,7 +97,8 @@ const configFields = {
   reset_time: ResetTimeSchema,
   week_start: WeekStartSchema,
   limits: LimitsSchema,
-  delays: DelaysSchema
+  delays: DelaysSchema,
+  warmup: WarmupSchema
 }
 
 /** A whole configuration (the defaults of new accounts). */
@@ -118,6 +125,7 @@ export const AccountBodySchema = Type.Object({
   ...optional(settingsFields),
   limits: Type.Optional(partial(LimitsSchema)),
   delays: Type.Optional(partial(DelaysSchema)),
+  warmup: Type.Optional(partial(WarmupSchema)),
   active_hours: Type.Optional(Type.Union([partial(ActiveHoursSchema), Always, Type.Null({ description: 'Always open' })])),
   ai: Type.Optional(partial(AiSchema)),
   escalation: Type.Optional(partial(EscalationSchema)),

@@ -1,5 +1,5 @@
 import type { Language } from '../knowledge/types.js'
-import type { Delays, Limits } from '../quota/types.js'
+import type { Delays, Limits, Warmup } from '../quota/types.js'
 
 export const WEEK_DAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] as const
 export type WeekStart = typeof WEEK_DAYS[number]
@@ -24,6 +24,8 @@ export interface AccountConfig {
   week_start: WeekStart
   limits: Limits
   delays: Delays
+  /** A new number's ramp up to its daily limit (README, "How quotas work"). */
+  warmup: Warmup
 }
 
 /** Opening hours in the account's time zone; `end` before `start` spans midnight into the next day. */
@@ -68,9 +70,10 @@ export interface Account extends AccountConfiguration {
 }
 
 /** A configuration as a PUT gives it: what is omitted takes the defaults; `active_hours: null` is "always". */
-export type AccountInput = Partial<Omit<AccountConfiguration, 'limits' | 'delays' | 'active_hours' | 'ai' | 'escalation' | 'typing'>> & {
+export type AccountInput = Partial<Omit<AccountConfiguration, 'limits' | 'delays' | 'warmup' | 'active_hours' | 'ai' | 'escalation' | 'typing'>> & {
   limits?: Partial<Limits>
   delays?: Partial<Delays>
+  warmup?: Partial<Warmup>
   active_hours?: Partial<ActiveHours> | 'always' | null
   ai?: Partial<AccountSettings['ai']>
   escalation?: Partial<AccountSettings['escalation']>

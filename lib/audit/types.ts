@@ -5,7 +5,8 @@ export const AUDIT_TYPES = [
   'account_changed', 'account_deleted', 'knowledge_changed',
   'key_created', 'key_revoked',
   'conversation_paused', 'conversation_resumed', 'conversation_frozen', 'conversation_erased',
-  'reset', 'alert_acknowledged', 'client.log'
+  'reset', 'alert_acknowledged', 'client.log',
+  'account_signal', 'account_paused', 'account_resumed'
 ] as const
 export type AuditType = typeof AUDIT_TYPES[number]
 

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
-import { DelaysSchema, LimitsSchema } from '../accounts/schema.js'
+import { DelaysSchema, LimitsSchema, WarmupSchema } from '../accounts/schema.js'
 import { WEEK_DAYS, type AccountConfig, type WeekStart } from '../accounts/types.js'
 import { ConfigError } from '../shared/errors.js'
 import { isValidTimeZone, parseResetTime } from '../periods/periods.js'
@@ -33,7 +33,8 @@ export const ConfigSchema = Type.Object({
     week_start: Type.Union(WEEK_DAYS.map((d) => Type.Literal(d))),
     // The same limits and delays an account PUT accepts (one source: lib/accounts/schema.ts).
     limits: LimitsSchema,
-    delays: DelaysSchema
+    delays: DelaysSchema,
+    warmup: WarmupSchema
   }),
   rateLimit: Type.Object({
     max: Type.Integer({ minimum: 1 }),
@@ -90,6 +91,10 @@ const SETTINGS: Array<{ env: string, path: string, kind: Kind, fallback?: unknow
   { env: 'SELLIFY_MESSAGES_PER_WEEK', path: 'defaults.limits.messages_per_week', kind: 'int', fallback: 1000 },
   { env: 'SELLIFY_IMAGES_PER_DAY', path: 'defaults.limits.images_per_day', kind: 'int', fallback: 50 },
   { env: 'SELLIFY_VIDEOS_PER_WEEK', path: 'defaults.limits.videos_per_week', kind: 'int', fallback: 20 },
+  { env: 'SELLIFY_MESSAGES_PER_HOUR', path: 'defaults.limits.messages_per_hour', kind: 'int', fallback: 30 },
+  { env: 'SELLIFY_WARMUP', path: 'defaults.warmup.enabled', kind: 'bool', fallback: true },
+  { env: 'SELLIFY_WARMUP_START_PER_DAY', path: 'defaults.warmup.start_per_day', kind: 'int', fallback: 20 },
+  { env: 'SELLIFY_WARMUP_DAYS', path: 'defaults.warmup.days', kind: 'int', fallback: 14 },
   { env: 'SELLIFY_MIN_DELAY_SECONDS', path: 'defaults.delays.min_seconds', kind: 'int', fallback: 2 },
   { env: 'SELLIFY_MAX_DELAY_SECONDS', path: 'defaults.delays.max_seconds', kind: 'int', fallback: 8 },
   { env: 'SELLIFY_MEDIA_DELAY_SECONDS', path: 'defaults.delays.media_seconds', kind: 'int', fallback: 5 },

@@ -47,6 +47,8 @@ export interface DecideInput {
   opening: Opening
   /** The matched products, by id (active ones only are ever matched). */
   products: ReadonlyMap<string, Product>
+  /** The account is paused (README, "How quotas work"): by hand, or by its health. */
+  paused?: boolean
 }
 
 /** What to send when the rule sends something: the reply to write, and the media to try first. */
@@ -109,6 +111,7 @@ export function decide (input: DecideInput): Verdict {
 
   // Rules 1-3: nothing of the message is acted on, and the conversation's state stays as it is.
   if (account.automation === 'off') return { ...base, rule: 'automation_off', action: 'stop_automation', reason: 'automation_off', event: null, conversation: unchanged }
+  if (input.paused === true) return { ...base, rule: 'account_paused', action: 'stop_automation', reason: 'account_paused', event: null, conversation: unchanged }
   if (before.paused_until !== null && Date.parse(before.paused_until) > now.getTime()) {
     return { ...base, rule: 'human_takeover', action: 'ignore', reason: 'human_takeover', event: null, conversation: unchanged }
   }

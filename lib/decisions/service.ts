@@ -26,9 +26,10 @@ import type { NearLimitInput, RaiseInput } from '../alerts/service.js'
 import type { CreateAlertOp } from '../alerts/store.js'
 import { periodsAt } from '../periods/periods.js'
 import type { Periods } from '../periods/types.js'
-import { pacingDelay, remainingView, retryAfter, usageView, zoneOf } from '../quota/rules.js'
-import { consumeOp, releaseOp, type QuotaReads, type AccountZone, type ConsumeResult } from '../quota/store.js'
-import type { Kind, LimitName, Limits, UsagePair } from '../quota/types.js'
+import { effectiveLimits, remainingView, usageView } from '../quota/rules.js'
+import { grantedDelay, refusalRetry } from '../quota/service.js'
+import { consumeAt, keysOf, releaseOp, type QuotaReads, type AccountZone, type ConsumeResult } from '../quota/store.js'
+import type { Kind, Limits, Refusal, UsagePair } from '../quota/types.js'
 import type { Clock, Random } from '../shared/clock.js'
 import { BadRequest, defineError } from '../shared/errors.js'
 import { createEvents } from '../shared/events.js'
@@ -54,7 +55,7 @@ const HISTORY = 6
 const QUOTE_MAX = 200
 
 export interface DecisionServiceOptions {
-  store: ConversationReads & DecisionReads & Pick<QuotaReads, 'getUsage'> & UnitOfWork<StoreOp>
+  store: ConversationReads & DecisionReads & Pick<QuotaReads, 'getUsage' | 'getState'> & UnitOfWork<StoreOp>
   accounts: { get: (id?: string) => Promise<Account> }
   encryption: {
     contactKey: (account: string, contact: string) => Promise<ContactKey>
@@ -76,7 +77,7 @@ export interface DecisionServiceOptions {
   /** The AI, or null when the service has none configured (replies then come from the knowledge base and templates). */
   ai: ((request: ChatRequest) => Promise<AiResult>) | null
   /** Told of the counters after each consume a decision made (the quota metrics). */
-  usage?: (account: Account, p: Periods, usage: UsagePair, consume: { kind: Kind, allowed: boolean, reason?: LimitName } | null, grant?: { before: UsagePair, limits: Limits }) => void
+  usage?: (account: Account, p: Periods, usage: UsagePair, consume: { kind: Kind, allowed: boolean, reason?: Refusal } | null, grant?: { before: UsagePair, limits: Limits }) => void
   ids: () => string
   now: Clock
   random: Random
@@ -85,7 +86,7 @@ export interface DecisionServiceOptions {
 /** What observers (metrics) are told after a decision committed. */
 export interface DecisionEvent { action: Decision['action'], rule: Decision['rule'], duration_ms: number, replayed: boolean }
 
-interface Consumption { usage: UsagePair, consume: { kind: Kind, allowed: boolean, reason?: LimitName }, grant?: { before: UsagePair, limits: Limits } }
+interface Consumption { usage: UsagePair, consume: { kind: Kind, allowed: boolean, reason?: Refusal }, grant?: { before: UsagePair, limits: Limits } }
 
 /** The zone moved under the consume: made again with the committed one. */
 class ZoneChanged extends Error {
@@ -224,16 +225,17 @@ export function createDecisionService (options: DecisionServiceOptions) {
         if (earlier !== null && earlier.status !== 'deciding') return told(await replay(earlier), started, true)
       }
       const key = await encryption.contactKey(account.id, input.contact)
-      const [stored, compiled] = await Promise.all([store.getConversation(account.id, key.id), knowledge.compiled(account.id)])
+      const [stored, compiled, state] = await Promise.all([store.getConversation(account.id, key.id), knowledge.compiled(account.id), store.getState(account.id)])
       const analysed = compiled.analyse(text ?? input.media?.caption ?? '')
       const products = compiled.products
       const verdict = decide({
-        account, now: at, conversation: stored, analysis: analysed, hints: input.hints ?? {}, opening: activeAt(account, at), products
+        account, now: at, conversation: stored, analysis: analysed, hints: input.hints ?? {}, opening: activeAt(account, at), products,
+        paused: state.paused_until !== null && state.paused_until > at.getTime()
       })
       const firstOfSession = stored === null || verdict.restarted
       // A decision that consumes nothing still records every counter (they are what the consume would see).
       const p = periodsAt(at, account)
-      const unchanged = verdict.reply.kind === 'none' ? await store.getUsage(account.id, p.day, p.week) : null
+      const unchanged = verdict.reply.kind === 'none' ? await store.getUsage(account.id, keysOf(p)) : null
       const written = await replyText(account, key, compiled, verdict, analysed, firstOfSession, text ?? input.media?.caption ?? null)
       const decisionId = `dcs_${ids()}`
       let answer: Decision | null = null
@@ -324,7 +326,7 @@ export function createDecisionService (options: DecisionServiceOptions) {
       if (i >= kinds.length) return finish(d, p, i === 0 ? null : kinds[i - 1], refused)
       const kind = kinds[i]
       return [
-        consumeOp({ account: account.id, day: p.day, week: p.week, kind, count: 1, mode: 'consume', zone: zoneOf(account) }),
+        consumeAt(account, p, at, kind, 1, 'consume'),
         thenOp<StoreOp>((r) => {
           const result = counted(r[0] as ConsumeResult, account.id)
           d.report({
@@ -361,15 +363,21 @@ export function createDecisionService (options: DecisionServiceOptions) {
         : [{ id: sentMedia.id, type: sentMedia.type, url: sentMedia.url, ...(sentMedia.caption === undefined ? {} : { caption: sentMedia.caption }), product: sentMedia.product }]
       reply = { text: written.text, media: list, source: written.source }
       if (action === 'respond_with_media' && sentMedia === null) action = 'respond_text'
+    } else if (written !== null && consume !== null && !consume.ok && 'limits' in consume && consume.limit === 'account_paused') {
+      // Paused between the read and the consume: rule 1, as a decision read after the pause answers.
+      action = 'stop_automation'
+      rule = 'account_paused'
+      reason = 'account_paused'
+      retryAfterSeconds = null
     } else if (written !== null && consume !== null && !consume.ok && 'limits' in consume && verdict.reply.kind === 'respond') {
       action = 'delay'
       rule = 'quota'
       reason = `quota:${consume.limit}`
-      retryAfterSeconds = retryAfter(consume.limit, p, at)
+      retryAfterSeconds = refusalRetry(consume.limit, consume.state, p, at)
     }
     const fields = { ...verdict.conversation, media_sent: sentMedia === null ? verdict.conversation.media_sent : [...verdict.conversation.media_sent, sentMedia.product] }
     const typing = reply === null ? 0 : typingSeconds(reply.text, account.typing)
-    const pacing = granted && kind !== null && consume.ok ? pacingDelay(account.delays, kind, consume.before.day.messages, consume.limits.messages_per_day, random) : 0
+    const pacing = granted && kind !== null && consume.ok ? grantedDelay(account, kind, consume.before, consume.limits, consume.state, random) : 0
     const usageNow = consume === null ? null : consume.ok ? consume.after : 'usage' in consume ? consume.usage : null
     const limits = consume !== null && 'limits' in consume ? consume.limits : null
     const answer: Decision = {
@@ -389,7 +397,7 @@ export function createDecisionService (options: DecisionServiceOptions) {
       },
       quota: usageNow === null || limits === null || kind === null
         ? null
-        : { allowed: granted, kind, usage: usageView(usageNow), remaining: remainingView(usageNow, limits) },
+        : { allowed: granted, kind, usage: usageView(usageNow), remaining: remainingView(usageNow, consume !== null && 'state' in consume ? effectiveLimits(limits, consume.state.warmup_cap) : limits) },
       validation: written?.validation ?? null,
       alert: verdict.alert,
       notifications: verdict.alert === null ? [] : notificationsFor(account, d.contact, verdict.conversation.previous_state ?? verdict.conversation.state, d.text ?? d.media?.caption ?? null)
@@ -412,7 +420,7 @@ export function createDecisionService (options: DecisionServiceOptions) {
       const outId = ids()
       messages.push({ id: outId, account: account.id, key_id: key.id, direction: 'out', sender: 'bot', text: key.seal(reply.text, messagePlace(outId)), media_type: sentMedia?.type ?? null, decision_id: decisionId, at: iso })
     }
-    const consumed: Consumed | null = granted && kind !== null ? { kind, count: 1, day: p.day, week: p.week } : null
+    const consumed: Consumed | null = granted && kind !== null ? { kind, count: 1, hour: p.hour, day: p.day, week: p.week } : null
     const before = consume === null ? d.unchanged ?? undefined : consume.ok ? consume.before : 'usage' in consume ? consume.usage : undefined
     const after = usageNow ?? d.unchanged
     const entry: AuditInput = {
@@ -523,10 +531,10 @@ export function createDecisionService (options: DecisionServiceOptions) {
     const at = now()
     const p = periodsAt(at, account)
     const c = decision.consumed
-    const periods = c === null ? [] : [c.day === p.day ? c.day : null, c.week === p.week ? c.week : null].filter((x): x is string => x !== null)
+    const periods = c === null ? [] : [c.hour === p.hour ? c.hour : null, c.day === p.day ? c.day : null, c.week === p.week ? c.week : null].filter((x): x is string => x !== null && x !== undefined)
     const released = periods.length > 0
     // Again: what the first report gave back, not what would be given back now.
-    if (decision.status === 'failed') return { status: 'failed', released: decision.released === true, usage: usageView(await store.getUsage(account.id, p.day, p.week)) }
+    if (decision.status === 'failed') return { status: 'failed', released: decision.released === true, usage: usageView(await store.getUsage(account.id, keysOf(p))) }
     if (decision.status !== 'pending') throw DecisionNotSendable(id, decision.status)
     const moved = (previous: unknown): boolean => previous === true
     const plan: StoreOp[] = [markDecisionOp(id, ['pending'], 'failed', undefined, released)]
@@ -535,7 +543,7 @@ export function createDecisionService (options: DecisionServiceOptions) {
     const [marked] = await store.commit(plan)
     // Moved by another report meanwhile: answered as that one stands.
     if (marked !== true) return await failed(id, input, actor)
-    const usage = await store.getUsage(account.id, p.day, p.week)
+    const usage = await store.getUsage(account.id, keysOf(p))
     options.usage?.(account, p, usage, null)
     return { status: 'failed', released, usage: usageView(usage) }
   }
@@ -560,7 +568,7 @@ export function createDecisionService (options: DecisionServiceOptions) {
       const messageId = ids()
       let after: UsagePair | null = null
       const plan: StoreOp[] = [
-        consumeOp({ account: account.id, day: p.day, week: p.week, kind, count: 1, mode: 'record', zone: zoneOf(account) }),
+        consumeAt(account, p, at, kind, 1, 'record'),
         thenOp<StoreOp>((r) => {
           const result = counted(r[0] as ConsumeResult, account.id)
           if (!result.ok) throw new Error('store: a record was refused')

@@ -13,6 +13,8 @@ export type DecisionStatus = typeof DECISION_STATUSES[number]
 export interface Consumed {
   kind: Kind
   count: number
+  /** Absent in decisions made before the hourly cap. */
+  hour?: string
   day: string
   week: string
 }

@@ -115,7 +115,10 @@ export function periodsAt (instant: Date, settings: PeriodSettings): Periods {
     if (latest.size >= LATEST_MAX) latest.clear()
     latest.set(key, c)
   }
+  const h = hourAt(t, settings.timezone)
   return {
+    hour: h.key,
+    hourEnd: new Date(h.end),
     day: c.day,
     week: c.week,
     dayStart: new Date(c.dayStart),
@@ -169,5 +172,39 @@ function compute (t: number, settings: PeriodSettings): Computed {
     weekEnd,
     previousDay: dateKey(day.minus({ days: 1 })),
     previousWeek: weekKey(monday.minus({ weeks: 1 }))
+  }
+}
+
+interface Hour { key: string, start: number, end: number }
+
+// The latest hour of each zone: a handful of Intl lookups to find, and every call in the hour shares it.
+const latestHours = new Map<string, Hour>()
+
+const hourKey = (local: DateTime): string => `${local.toISODate() as string}T${String(local.hour).padStart(2, '0')}`
+
+/**
+ * The calendar hour of instant `t` in the zone and when its label changes. The label is the wall clock's:
+ * when clocks go back the repeated hour is one period (two hours long), when they go forward the skipped
+ * hour never begins; a change of offset inside an hour (half-hour zones) ends the label where it changes.
+ */
+function hourAt (t: number, timezone: string): Hour {
+  const cached = latestHours.get(timezone)
+  if (cached !== undefined && t >= cached.start && t < cached.end) return cached
+  const zone = IANAZone.create(timezone)
+  if (!zone.isValid) throw new Error(`invalid time zone ${JSON.stringify(timezone)}`)
+  const key = hourKey(DateTime.fromMillis(t, { zone }))
+  let from = t
+  for (;;) {
+    const local = DateTime.fromMillis(from, { zone })
+    // The next full hour under the offset that holds at `from`.
+    const next = from - ((local.minute * 60 + local.second) * 1000 + local.millisecond) + 3_600_000
+    const step = zone.offset(next - 1) === local.offset ? next : firstWithOffset(from, next - 1, zone.offset(next - 1), zone)
+    if (hourKey(DateTime.fromMillis(step, { zone })) !== key) {
+      const hour = { key, start: t, end: step }
+      if (latestHours.size >= LATEST_MAX) latestHours.clear()
+      latestHours.set(timezone, hour)
+      return hour
+    }
+    from = step
   }
 }

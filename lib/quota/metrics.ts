@@ -167,7 +167,7 @@ function registerUsageGauges (register: Registry, options: QuotaMetricsOptions):
     // A new account has counted nothing (a deleted one's counters went with it). Held already: a send of
     // the account was seen first, which is newer.
     if (event.type === 'created') {
-      if (!held.has(event.account)) hold(event.account, { usage: { day: ZERO, week: ZERO }, dayEnd: new Date(0), weekEnd: new Date(0) }, ++stamp)
+      if (!held.has(event.account)) hold(event.account, { usage: { hour: ZERO, day: ZERO, week: ZERO }, dayEnd: new Date(0), weekEnd: new Date(0) }, ++stamp)
     } else {
       // Another time zone, reset time or week start may put it in other periods, whose counters it has.
       read(event.account, event.current)

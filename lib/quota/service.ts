@@ -8,9 +8,9 @@ import type { Periods } from '../periods/types.js'
 import type { ResetReads } from '../resets/store.js'
 import type { ResetRecord } from '../resets/types.js'
 import { InvalidCount } from './errors.js'
-import { firstExceeded, pacingDelay, remainingView, retryAfter, usageView, zoneOf } from './rules.js'
-import { consumeOp, type QuotaStore } from './store.js'
-import type { Kind, LimitName, Limits, PeriodUsage, UsagePair, UsageView } from './types.js'
+import { consumeStateOf, effectiveLimits, firstExceeded, pacingDelay, remainingView, retryAfter, secondsUntil, usageView, warmupCap, warmupDay } from './rules.js'
+import { consumeAt, keysOf, type ConsumeState, type QuotaStore } from './store.js'
+import type { Kind, Limits, PeriodUsage, Refusal, UsagePair, UsageView } from './types.js'
 
 export interface QuotaServiceOptions {
   store: QuotaStore & Pick<ResetReads, 'lastResets'>
@@ -39,21 +39,28 @@ export interface StatusView extends UsageView {
   last_weekly_reset: string | null
   next_daily_reset: string
   next_weekly_reset: string
+  next_hourly_reset: string
+  /** The limits as they bind today: the warm-up lowers the daily one. */
+  effective_limits: Limits
+  /** The warm-up's day (1 on its first), or null when the account does not warm up. */
+  warmup_day: number | null
+  /** Until when the account is paused (ISO 8601), or null. */
+  paused_until: string | null
 }
 
 export type ConsumeView =
   | { allowed: true, delay_seconds: number, usage: UsageView, remaining: UsageView }
-  | { allowed: false, reason: LimitName, retry_after_seconds: number, usage: UsageView, remaining: UsageView }
+  | { allowed: false, reason: Refusal, retry_after_seconds: number, usage: UsageView, remaining: UsageView }
 
 export interface CheckView {
   can_send: boolean
   delay_seconds: number | null
-  reason?: LimitName
+  reason?: Refusal
   retry_after_seconds?: number
 }
 
 /** What the engine tells observers (metrics) after the fact. */
-export interface ConsumeEvent { kind: Kind, count: number, allowed: boolean, reason?: LimitName }
+export interface ConsumeEvent { kind: Kind, count: number, allowed: boolean, reason?: Refusal }
 
 /** A consume that was granted: the counters before and after it, under these limits (the near-limit alerts). */
 export interface GrantEvent { account: Account, periods: Periods, before: UsagePair, after: UsagePair, limits: Limits }
@@ -65,6 +72,17 @@ export interface GrantEvent { account: Account, periods: Periods, before: UsageP
 export interface UsageSnapshot { account: string, usage: UsagePair, dayEnd: Date, weekEnd: Date }
 
 const snapshotOf = (account: string, p: Periods, usage: UsagePair): UsageSnapshot => ({ account, usage, dayEnd: p.dayEnd, weekEnd: p.weekEnd })
+
+/** When a refusal may be tried again: the pause's end, or the end of the refusing limit's period. */
+export function refusalRetry (limit: Refusal, state: Pick<ConsumeState, 'paused_until'>, p: Periods, at: Date): number {
+  if (limit === 'account_paused') return secondsUntil(new Date(state.paused_until ?? at.getTime()), at)
+  return retryAfter(limit, p, at)
+}
+
+/** The delay of a granted send: slowed while the account's health is low (README, "How quotas work"). */
+export function grantedDelay (account: Account, kind: Kind, before: UsagePair, limits: Limits, state: Pick<ConsumeState, 'slow'>, random: () => number): number {
+  return pacingDelay(account.delays, kind, before.day.messages, limits.messages_per_day, random, state.slow)
+}
 
 /** Period settings changing under a send again and again is a broken store, not a race. */
 const SEND_ATTEMPTS = 3
@@ -93,7 +111,9 @@ export function createQuotaService (options: QuotaServiceOptions) {
     const account = await accounts.get(id)
     const at = now()
     const p = periodsAt(at, account)
-    const [usage, last] = await Promise.all([store.getUsage(account.id, p.day, p.week), store.lastResets(account.id)])
+    const [usage, last, state] = await Promise.all([store.getUsage(account.id, keysOf(p)), store.lastResets(account.id), store.getState(account.id)])
+    const day = account.warmup.enabled ? warmupDay({ start: state.warmup_start, lastSend: state.last_send_at }, p.day, at.getTime()) : null
+    const effective = effectiveLimits(account.limits, day === null ? null : warmupCap(account.warmup, account.limits.messages_per_day, day))
     const created = Date.parse(account.created_at)
     // An account's creation opens the period it is created in: that period needs no reset.
     const needs = (r: ResetRecord | null, period: string, start: Date): boolean =>
@@ -109,11 +129,15 @@ export function createQuotaService (options: QuotaServiceOptions) {
       account: account.id,
       timezone: account.timezone,
       limits: account.limits,
-      remaining: remainingView(usage, account.limits),
+      remaining: remainingView(usage, effective),
       last_daily_reset: lastDaily,
       last_weekly_reset: lastWeekly,
       next_daily_reset: p.dayEnd.toISOString(),
-      next_weekly_reset: p.weekEnd.toISOString()
+      next_weekly_reset: p.weekEnd.toISOString(),
+      next_hourly_reset: p.hourEnd.toISOString(),
+      effective_limits: effective,
+      warmup_day: day,
+      paused_until: state.paused_until !== null && state.paused_until > at.getTime() ? new Date(state.paused_until).toISOString() : null
     }
   }
 
@@ -122,10 +146,11 @@ export function createQuotaService (options: QuotaServiceOptions) {
     const account = await sendAccount({ ...req, createMissing: false })
     const at = now()
     const p = periodsAt(at, account)
-    const usage = await store.getUsage(account.id, p.day, p.week)
-    const limit = firstExceeded(usage, req.message_type, count, account.limits)
-    if (limit !== null) return { can_send: false, delay_seconds: null, reason: limit, retry_after_seconds: retryAfter(limit, p, at) }
-    return { can_send: true, delay_seconds: pacingDelay(account.delays, req.message_type, usage.day.messages, account.limits.messages_per_day, random) }
+    const [usage, stored] = await Promise.all([store.getUsage(account.id, keysOf(p)), store.getState(account.id)])
+    const state = consumeStateOf(account, stored, p.day, at.getTime())
+    const limit = state.paused_until !== null ? 'account_paused' : firstExceeded(usage, req.message_type, count, account.limits, state.warmup_cap)
+    if (limit !== null) return { can_send: false, delay_seconds: null, reason: limit, retry_after_seconds: refusalRetry(limit, state, p, at) }
+    return { can_send: true, delay_seconds: grantedDelay(account, req.message_type, usage, account.limits, state, random) }
   }
 
   /**
@@ -138,9 +163,7 @@ export function createQuotaService (options: QuotaServiceOptions) {
     for (let attempt = 0; ; attempt++) {
       const at = now()
       const p = periodsAt(at, account)
-      const [result] = await store.commit([consumeOp({
-        account: account.id, day: p.day, week: p.week, kind: req.message_type, count, mode, zone: zoneOf(account)
-      })])
+      const [result] = await store.commit([consumeAt(account, p, at, req.message_type, count, mode)])
       if ('limits' in result) return { account, at, p, result }
       if (attempt >= SEND_ATTEMPTS) throw new Error(`store: account ${JSON.stringify(account.id)} kept changing during a ${mode}`)
       if (result.account === 'missing') {
@@ -159,20 +182,21 @@ export function createQuotaService (options: QuotaServiceOptions) {
     events.emit({ kind: req.message_type, count, allowed: result.ok, ...(result.ok ? {} : { reason: result.limit }) })
     usageEvents.emit(snapshotOf(account.id, p, result.ok ? result.after : result.usage))
     if (result.ok) grantEvents.emit({ account, periods: p, before: result.before, after: result.after, limits: result.limits })
+    const effective = effectiveLimits(result.limits, result.state.warmup_cap)
     if (!result.ok) {
       return {
         allowed: false,
         reason: result.limit,
-        retry_after_seconds: retryAfter(result.limit, p, at),
+        retry_after_seconds: refusalRetry(result.limit, result.state, p, at),
         usage: usageView(result.usage),
-        remaining: remainingView(result.usage, account.limits)
+        remaining: remainingView(result.usage, effective)
       }
     }
     return {
       allowed: true,
-      delay_seconds: pacingDelay(account.delays, req.message_type, result.before.day.messages, account.limits.messages_per_day, random),
+      delay_seconds: grantedDelay(account, req.message_type, result.before, result.limits, result.state, random),
       usage: usageView(result.after),
-      remaining: remainingView(result.after, account.limits)
+      remaining: remainingView(result.after, effective)
     }
   }
 
@@ -207,7 +231,7 @@ export function createQuotaService (options: QuotaServiceOptions) {
     /** Today's and this week's counters, for metrics: read once per account, events keep them current. */
     async usageOf (account: Account): Promise<UsageSnapshot> {
       const p = periodsAt(now(), account)
-      return snapshotOf(account.id, p, await store.getUsage(account.id, p.day, p.week))
+      return snapshotOf(account.id, p, await store.getUsage(account.id, keysOf(p)))
     },
     /** A consume or record another engine made in its own plan (a decision), told to the same observers once committed. */
     report (account: Account, p: Periods, usage: UsagePair, consume: ConsumeEvent | null, grant?: { before: UsagePair, limits: Limits }): void {

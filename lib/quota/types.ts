@@ -4,15 +4,31 @@ export const KINDS = ['text', 'image', 'video'] as const
 export type Kind = typeof KINDS[number]
 
 /** In this order denials are reported: the first limit a send would pass is the one named. */
-export const LIMIT_NAMES = ['messages_per_day', 'messages_per_week', 'images_per_day', 'videos_per_week'] as const
+export const LIMIT_NAMES = ['messages_per_day', 'messages_per_week', 'images_per_day', 'videos_per_week', 'messages_per_hour'] as const
 export type LimitName = typeof LIMIT_NAMES[number]
 export type Limits = Record<LimitName, number>
 
+/**
+ * Why a consume can be refused, in the order refusals are checked: the account paused (README, "How quotas
+ * work"), then the limits, with the warm-up's daily cap right after the daily limit it lowers.
+ */
+export const REFUSALS = ['account_paused', 'messages_per_day', 'warmup', 'messages_per_week', 'images_per_day', 'videos_per_week', 'messages_per_hour'] as const
+export type Refusal = typeof REFUSALS[number]
+
+/** A new number's daily limit grows from `start_per_day` on its first day to `messages_per_day` on day `days`. */
+export interface Warmup {
+  enabled: boolean
+  start_per_day: number
+  days: number
+}
+
 export const COUNTERS = ['messages', 'images', 'videos'] as const
-/** The counters of one period (a day or a week) of one account. */
+/** The counters of one period (an hour, a day or a week) of one account. */
 export type PeriodUsage = Record<typeof COUNTERS[number], number>
 
+/** The counters of the periods an instant falls in (the hour only counts messages; its other counters stay 0 in reads). */
 export interface UsagePair {
+  hour: PeriodUsage
   day: PeriodUsage
   week: PeriodUsage
 }
@@ -23,6 +39,7 @@ export interface UsageView {
   messages_this_week: number
   images_today: number
   videos_this_week: number
+  messages_this_hour: number
 }
 
 export interface Delays {
@@ -49,5 +66,6 @@ export const LIMITS: Readonly<Record<LimitName, LimitDefinition>> = {
   messages_per_day: { period: 'day', counter: 'messages', kinds: KINDS, view: 'messages_today' },
   messages_per_week: { period: 'week', counter: 'messages', kinds: KINDS, view: 'messages_this_week' },
   images_per_day: { period: 'day', counter: 'images', kinds: ['image'], view: 'images_today' },
-  videos_per_week: { period: 'week', counter: 'videos', kinds: ['video'], view: 'videos_this_week' }
+  videos_per_week: { period: 'week', counter: 'videos', kinds: ['video'], view: 'videos_this_week' },
+  messages_per_hour: { period: 'hour', counter: 'messages', kinds: KINDS, view: 'messages_this_hour' }
 }

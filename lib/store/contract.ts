@@ -10,12 +10,13 @@ import type { KeyOp, KeyReads } from '../keys/store.js'
 import type { KnowledgeOp, KnowledgeReads } from '../knowledge/store.js'
 import type { ConversationOp, ConversationReads } from '../conversations/store.js'
 import type { DecisionOp, DecisionReads } from '../decisions/store.js'
+import type { HealthOp, HealthReads } from '../health/store.js'
 import type { ConsumeOp, QuotaReads, ReleaseOp } from '../quota/store.js'
 import type { RecordResetOp, ResetReads } from '../resets/store.js'
 import type { ThenOp, UnitOfWork } from '../shared/unit-of-work.js'
 
 /** Every write operation a store applies. */
-export type StoreOp = AccountOp | ConsumeOp | ReleaseOp | RecordResetOp | KeyOp | KnowledgeOp | DataKeyOp | AuditOp | ConversationOp | DecisionOp | AlertOp | StoreThenOp
+export type StoreOp = AccountOp | ConsumeOp | ReleaseOp | RecordResetOp | KeyOp | KnowledgeOp | DataKeyOp | AuditOp | ConversationOp | DecisionOp | AlertOp | HealthOp | StoreThenOp
 /** The rest of a plan, built from the results before it: any operations, a `plan.then` among them. */
 export interface StoreThenOp extends ThenOp<StoreOp> {}
 export type OpName = StoreOp['op']
@@ -35,9 +36,9 @@ export interface Lifecycle {
  * happens whole or not at all. Errors reject the promise; callers fail closed.
  */
 export type Store = Lifecycle & AccountReads & QuotaReads & ResetReads & KeyReads & KnowledgeReads & DataKeyReads & AuditReads &
-  ConversationReads & DecisionReads & AlertReads & UnitOfWork<StoreOp>
+  ConversationReads & DecisionReads & AlertReads & HealthReads & UnitOfWork<StoreOp>
 
-export type { AccountOp, AlertOp, AuditOp, ConsumeOp, ConversationOp, DataKeyOp, DecisionOp, KeyOp, KnowledgeOp, RecordResetOp, ReleaseOp }
+export type { AccountOp, AlertOp, AuditOp, ConsumeOp, ConversationOp, DataKeyOp, DecisionOp, HealthOp, KeyOp, KnowledgeOp, RecordResetOp, ReleaseOp }
 export type { ConsumeInput, ConsumeResult } from '../quota/store.js'
 export type { ResetInput, ResetQuery } from '../resets/store.js'
 export type { NewApiKey, StoredApiKey } from '../keys/store.js'

@@ -28,6 +28,7 @@ export default fp(async function swaggerSetup (fastify) {
         { name: 'health', description: 'Liveness and store reachability' },
         { name: 'quota', description: 'Send quotas, pacing and resets' },
         { name: 'accounts', description: 'WhatsApp accounts and their limits' },
+        { name: 'anti-ban', description: 'Ban signals, the number\'s health score and its pause' },
         { name: 'keys', description: 'API keys (admin)' },
         { name: 'audit', description: 'The tamper-evident record of every change and decision' },
         { name: 'encryption', description: 'Master keys and their rotation (admin)' },

@@ -5,7 +5,10 @@ import { publicAccount } from '../../lib/accounts/settings.js'
 import { actorOf, scopedAccount } from '../../lib/keys/policy.js'
 import { needsTwin, paramFromRest } from '../common/long-params.js'
 import { AUTH_ERRORS, BODY_ERRORS, errorResponses } from '../common/schema.js'
-import { ACCOUNT_ID_MAX_LENGTH, AccountBodySchema, AccountListSchema, AccountParamsSchema, AccountPatchSchema, AccountSchema } from './schema.js'
+import {
+  ACCOUNT_ID_MAX_LENGTH, AccountBodySchema, AccountListSchema, AccountParamsSchema, AccountPatchSchema, AccountSchema, HealthSchema, PauseAccountBodySchema,
+  SignalBodySchema, SignalResultSchema
+} from './schema.js'
 
 const tags = ['accounts']
 
@@ -82,6 +85,49 @@ const accounts: FastifyPluginAsyncTypebox = async function accountRoutes (fastif
       return reply.code(204).send(null)
     })
   }
+
+  // The number's health (README, "How quotas work"). An agent reports and reads for its own account only.
+  const health = fastify.sellify.health
+  const healthTags = ['anti-ban']
+  fastify.post('/:account/signals', {
+    schema: {
+      tags: healthTags,
+      summary: 'Report what the gateway saw from WhatsApp (a disconnection, a 403, a report…): it costs the number health points',
+      params: AccountParamsSchema,
+      body: SignalBodySchema,
+      response: { 200: SignalResultSchema, ...errorResponses(404, 503, ...BODY_ERRORS, ...AUTH_ERRORS) }
+    }
+  }, async (request) => await health.signal(scopedAccount(request.principal, request.params.account) ?? request.params.account, request.body, actorOf(request.principal)))
+
+  fastify.get('/:account/health', {
+    schema: {
+      tags: healthTags,
+      summary: 'The number\'s health score, its pause, its recent signals and what to do',
+      params: AccountParamsSchema,
+      response: { 200: HealthSchema, ...errorResponses(400, 404, 503, ...AUTH_ERRORS) }
+    }
+  }, async (request) => await health.health(scopedAccount(request.principal, request.params.account) ?? request.params.account))
+
+  fastify.post('/:account/pause', {
+    config: { access: 'admin' },
+    schema: {
+      tags: healthTags,
+      summary: 'Pause the number by hand: every consume refused with account_paused, every decision stop_automation',
+      params: AccountParamsSchema,
+      body: PauseAccountBodySchema,
+      response: { 200: HealthSchema, ...errorResponses(404, 503, ...BODY_ERRORS, ...AUTH_ERRORS) }
+    }
+  }, async (request) => await health.pause(request.params.account, request.body?.minutes, actorOf(request.principal)))
+
+  fastify.post('/:account/resume', {
+    config: { access: 'admin' },
+    schema: {
+      tags: healthTags,
+      summary: 'Lift the pause, by hand or by the score',
+      params: AccountParamsSchema,
+      response: { 200: HealthSchema, ...errorResponses(400, 404, 503, ...AUTH_ERRORS) }
+    }
+  }, async (request) => await health.resume(request.params.account, actorOf(request.principal)))
 }
 
 export default accounts

@@ -1,6 +1,6 @@
 /** What every route's schemas share: the error shape and its response codes; the domain schemas re-exported from lib. */
 import { Type, type TSchema } from '@sinclair/typebox'
-import { LIMIT_NAMES, KINDS } from '../../lib/quota/types.js'
+import { LIMIT_NAMES, KINDS, REFUSALS } from '../../lib/quota/types.js'
 import { StringEnum } from '../../lib/shared/schema.js'
 
 export { IsoTimestampSchema, Nullable, StringEnum } from '../../lib/shared/schema.js'
@@ -26,11 +26,13 @@ export const BODY_ERRORS: ErrorCode[] = [400, 413, 415]
 
 export const MessageTypeSchema = StringEnum(KINDS)
 export const LimitNameSchema = StringEnum(LIMIT_NAMES)
+export const RefusalSchema = StringEnum(REFUSALS, { description: 'The pause (account_paused), the limit that refused (the first in this order), or the warm-up\'s daily cap (warmup)' })
 
 const Count = Type.Integer({ minimum: 0 })
 export const UsageSchema = Type.Object({
   messages_today: Count,
   messages_this_week: Count,
   images_today: Count,
-  videos_this_week: Count
+  videos_this_week: Count,
+  messages_this_hour: Count
 })

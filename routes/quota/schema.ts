@@ -1,7 +1,7 @@
 import { KINDS } from '../../lib/quota/types.js'
 import { RESET_SOURCES, RESET_TYPES } from '../../lib/resets/types.js'
 import { Type, type Static } from '@sinclair/typebox'
-import { AccountIdSchema, IsoTimestampSchema, LimitNameSchema, LimitsSchema, MessageTypeSchema, Nullable, StringEnum, UsageSchema } from '../common/schema.js'
+import { AccountIdSchema, IsoTimestampSchema, LimitsSchema, RefusalSchema, MessageTypeSchema, Nullable, StringEnum, UsageSchema } from '../common/schema.js'
 
 export const AccountQuerySchema = Type.Object({
   account: Type.Optional(AccountIdSchema)
@@ -30,6 +30,7 @@ export const StatusSchema = Type.Object({
   messages_this_week: Type.Integer(),
   images_today: Type.Integer(),
   videos_this_week: Type.Integer(),
+  messages_this_hour: Type.Integer({ description: 'Messages of the current calendar hour of the account\'s time zone' }),
   last_reset: IsoTimestampSchema,
   needs_daily_reset: Type.Boolean(),
   needs_weekly_reset: Type.Boolean(),
@@ -40,20 +41,24 @@ export const StatusSchema = Type.Object({
   last_daily_reset: Nullable(IsoTimestampSchema),
   last_weekly_reset: Nullable(IsoTimestampSchema),
   next_daily_reset: IsoTimestampSchema,
-  next_weekly_reset: IsoTimestampSchema
+  next_weekly_reset: IsoTimestampSchema,
+  next_hourly_reset: IsoTimestampSchema,
+  effective_limits: Type.Object(LimitsSchema.properties, { description: 'The limits as they bind today: the warm-up lowers messages_per_day; `remaining` is under these' }),
+  warmup_day: Nullable(Type.Integer({ minimum: 1, description: 'The warm-up\'s day (1 on its first); null when the account does not warm up' })),
+  paused_until: Nullable(IsoTimestampSchema)
 })
 
 export const CheckSchema = Type.Object({
   can_send: Type.Boolean(),
   delay_seconds: Nullable(Type.Integer({ minimum: 0, description: 'Seconds to wait before sending; null when it may not send' })),
-  reason: Type.Optional(LimitNameSchema),
+  reason: Type.Optional(RefusalSchema),
   retry_after_seconds: Type.Optional(Type.Integer({ minimum: 1 }))
 })
 
 export const ConsumeSchema = Type.Object({
   allowed: Type.Boolean(),
   delay_seconds: Type.Optional(Type.Integer({ minimum: 0, description: 'When allowed: seconds to wait before sending' })),
-  reason: Type.Optional(LimitNameSchema),
+  reason: Type.Optional(RefusalSchema),
   retry_after_seconds: Type.Optional(Type.Integer({ minimum: 1, description: 'When refused: seconds until that limit\'s window begins anew' })),
   usage: UsageSchema,
   remaining: UsageSchema

@@ -23,6 +23,7 @@ import { closedError, type Row } from '../sql/rows.js'
 import { SellifyError } from '../../shared/errors.js'
 import { postgresAccounts } from './accounts.js'
 import { postgresAlerts } from './alerts.js'
+import { postgresHealth } from './health.js'
 import { postgresAudit } from './audit.js'
 import { postgresConversations } from './conversations.js'
 import { postgresDataKeys } from './data-keys.js'
@@ -168,6 +169,7 @@ export function createPostgresStore (options: PostgresStoreOptions): Store {
   const audit = postgresAudit(conn)
   const conversations = postgresConversations(conn)
   const alerts = postgresAlerts(conn)
+  const accountHealth = postgresHealth(conn)
   const appliers: PostgresAppliers = {
     ...accounts.appliers,
     ...quota.appliers,
@@ -178,6 +180,7 @@ export function createPostgresStore (options: PostgresStoreOptions): Store {
     ...audit.appliers,
     ...conversations.appliers,
     ...alerts.appliers,
+    ...accountHealth.appliers,
     // Applied by applyAll itself, which has the results before it.
     'plan.then': { run: async () => { throw new Error('store: plan.then is applied by the plan runner') }, transactional: true }
   }
@@ -296,6 +299,7 @@ export function createPostgresStore (options: PostgresStoreOptions): Store {
     ...guarded(audit.reads),
     ...guarded(conversations.reads),
     ...guarded(alerts.reads),
+    ...guarded(accountHealth.reads),
     commit
   }
 }

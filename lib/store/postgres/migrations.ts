@@ -583,5 +583,214 @@ CREATE TABLE alert_deliveries (
 CREATE INDEX alert_deliveries_due ON alert_deliveries (status, next_attempt_at, id);
 CREATE INDEX alert_deliveries_alert ON alert_deliveries (alert_id);
 `
+  },
+  {
+    version: 12,
+    name: 'hourly cap, warm-up, pause and ban signals',
+    // As SQLite's migration 8. sellify_consume_batch now counts three rows (hour, day, week) and decides
+    // after locking them, instead of guarding each upsert:
+    // - the rows of a send are created when missing, then locked in key order (FOR NO KEY UPDATE, or
+    //   SKIP LOCKED: 'busy' when another transaction holds one), so concurrent consumes of one account
+    //   are serialised on them and the rule below sees the counters as committed;
+    // - the rule is lib/quota/rules.ts's, in REFUSALS order: the pause, the daily limit, the warm-up's
+    //   cap (its day from account_state, starting over after 72 h without a send), the weekly limit,
+    //   images, videos, the hourly cap. The warm-up's cap rounds half up, as Math.round;
+    // - a granted consume of a warming account writes its first day and last send to account_state.
+    sql: `
+ALTER TABLE accounts ADD COLUMN messages_per_hour bigint NOT NULL DEFAULT 30 CHECK (messages_per_hour >= 0);
+ALTER TABLE accounts ADD COLUMN warmup_enabled boolean NOT NULL DEFAULT false;
+ALTER TABLE accounts ADD COLUMN warmup_start_per_day bigint NOT NULL DEFAULT 20 CHECK (warmup_start_per_day >= 0);
+ALTER TABLE accounts ADD COLUMN warmup_days integer NOT NULL DEFAULT 14 CHECK (warmup_days BETWEEN 1 AND 90);
+
+CREATE TABLE account_state (
+  account text PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+  paused_until bigint,
+  pause_reason text,
+  slow_until bigint,
+  warmup_start text,
+  last_send_at bigint
+);
+
+CREATE TABLE account_signals (
+  id text PRIMARY KEY,
+  account text NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+  type text NOT NULL,
+  at bigint NOT NULL,
+  key_id text,
+  detail text
+);
+CREATE INDEX account_signals_account ON account_signals (account, at);
+
+DROP FUNCTION sellify_consume_batch(text[], text[], text[], text[], text[], text[], bigint[], bigint[], bigint[], boolean[], boolean);
+
+CREATE FUNCTION sellify_consume_batch (
+  p_account text[], p_hour text[], p_day text[], p_week text[],
+  p_timezone text[], p_reset_time text[], p_week_start text[],
+  p_messages bigint[], p_images bigint[], p_videos bigint[],
+  p_record boolean[], p_at bigint[], p_skip_locked boolean,
+  OUT idx integer, OUT outcome text, OUT failed_limit text,
+  OUT hour_messages bigint, OUT hour_images bigint, OUT hour_videos bigint,
+  OUT day_messages bigint, OUT day_images bigint, OUT day_videos bigint,
+  OUT week_messages bigint, OUT week_images bigint, OUT week_videos bigint,
+  OUT messages_per_day bigint, OUT messages_per_week bigint, OUT images_per_day bigint, OUT videos_per_week bigint,
+  OUT messages_per_hour bigint,
+  OUT timezone text, OUT reset_time text, OUT week_start text,
+  OUT warmup_day integer, OUT warmup_cap bigint, OUT paused_until bigint, OUT slow boolean
+) RETURNS SETOF record LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+  i integer;
+  a text;
+  m bigint;
+  im bigint;
+  v bigint;
+  rec boolean;
+  n_rows integer;
+  n_locked integer;
+  w_enabled boolean;
+  w_start bigint;
+  w_days integer;
+  s_paused bigint;
+  s_slow bigint;
+  s_start text;
+  s_last bigint;
+BEGIN
+  FOR i IN SELECT u.o::integer FROM unnest(p_account) WITH ORDINALITY AS u(a, o) ORDER BY u.a COLLATE "C", u.o LOOP
+    idx := i;
+    a := p_account[i];
+    m := p_messages[i];
+    im := p_images[i];
+    v := p_videos[i];
+    rec := p_record[i];
+    outcome := 'refused';
+    failed_limit := NULL;
+    hour_messages := NULL; hour_images := NULL; hour_videos := NULL;
+    day_messages := NULL; day_images := NULL; day_videos := NULL;
+    week_messages := NULL; week_images := NULL; week_videos := NULL;
+    warmup_day := NULL; warmup_cap := NULL; paused_until := NULL; slow := NULL;
+
+    -- KEY SHARE: a delete of the account waits for this transaction (and this element for a delete in
+    -- progress), so both take the account before its usage rows and never deadlock; a change of its
+    -- settings does not wait.
+    IF p_skip_locked THEN
+      SELECT ac.timezone, ac.reset_time, ac.week_start,
+             ac.messages_per_day, ac.messages_per_week, ac.images_per_day, ac.videos_per_week, ac.messages_per_hour,
+             ac.warmup_enabled, ac.warmup_start_per_day, ac.warmup_days
+        INTO timezone, reset_time, week_start, messages_per_day, messages_per_week, images_per_day, videos_per_week, messages_per_hour,
+             w_enabled, w_start, w_days
+        FROM accounts ac WHERE ac.id = a FOR KEY SHARE SKIP LOCKED;
+      IF NOT FOUND AND EXISTS (SELECT 1 FROM accounts ac WHERE ac.id = a) THEN
+        outcome := 'busy';
+        RETURN NEXT;
+        CONTINUE;
+      END IF;
+    ELSE
+      SELECT ac.timezone, ac.reset_time, ac.week_start,
+             ac.messages_per_day, ac.messages_per_week, ac.images_per_day, ac.videos_per_week, ac.messages_per_hour,
+             ac.warmup_enabled, ac.warmup_start_per_day, ac.warmup_days
+        INTO timezone, reset_time, week_start, messages_per_day, messages_per_week, images_per_day, videos_per_week, messages_per_hour,
+             w_enabled, w_start, w_days
+        FROM accounts ac WHERE ac.id = a FOR KEY SHARE;
+    END IF;
+    IF NOT FOUND THEN
+      outcome := 'missing';
+      RETURN NEXT;
+      CONTINUE;
+    END IF;
+    IF timezone <> p_timezone[i] OR reset_time <> p_reset_time[i] OR week_start <> p_week_start[i] THEN
+      outcome := 'changed';
+      RETURN NEXT;
+      CONTINUE;
+    END IF;
+
+    SELECT count(*) INTO n_rows FROM usage u WHERE u.account = a AND u.period IN (p_hour[i], p_day[i], p_week[i]);
+    IF n_rows < 3 THEN
+      INSERT INTO usage (account, period, messages, images, videos)
+        SELECT a, k, 0, 0, 0 FROM unnest(ARRAY[p_day[i], p_hour[i], p_week[i]]) AS k ORDER BY k COLLATE "C"
+        ON CONFLICT (account, period) DO NOTHING;
+    END IF;
+    IF p_skip_locked THEN
+      SELECT count(*),
+             coalesce(max(l.messages) FILTER (WHERE l.period = p_hour[i]), 0), coalesce(max(l.images) FILTER (WHERE l.period = p_hour[i]), 0),
+             coalesce(max(l.videos) FILTER (WHERE l.period = p_hour[i]), 0),
+             coalesce(max(l.messages) FILTER (WHERE l.period = p_day[i]), 0), coalesce(max(l.images) FILTER (WHERE l.period = p_day[i]), 0),
+             coalesce(max(l.videos) FILTER (WHERE l.period = p_day[i]), 0),
+             coalesce(max(l.messages) FILTER (WHERE l.period = p_week[i]), 0), coalesce(max(l.images) FILTER (WHERE l.period = p_week[i]), 0),
+             coalesce(max(l.videos) FILTER (WHERE l.period = p_week[i]), 0)
+        INTO n_locked, hour_messages, hour_images, hour_videos, day_messages, day_images, day_videos, week_messages, week_images, week_videos
+        FROM (SELECT u.period, u.messages, u.images, u.videos FROM usage u
+              WHERE u.account = a AND u.period IN (p_hour[i], p_day[i], p_week[i])
+              ORDER BY u.period COLLATE "C" FOR NO KEY UPDATE SKIP LOCKED) l;
+      IF n_locked < 3 THEN
+        outcome := 'busy';
+        hour_messages := NULL; hour_images := NULL; hour_videos := NULL;
+        day_messages := NULL; day_images := NULL; day_videos := NULL;
+        week_messages := NULL; week_images := NULL; week_videos := NULL;
+        RETURN NEXT;
+        CONTINUE;
+      END IF;
+    ELSE
+      SELECT coalesce(max(l.messages) FILTER (WHERE l.period = p_hour[i]), 0), coalesce(max(l.images) FILTER (WHERE l.period = p_hour[i]), 0),
+             coalesce(max(l.videos) FILTER (WHERE l.period = p_hour[i]), 0),
+             coalesce(max(l.messages) FILTER (WHERE l.period = p_day[i]), 0), coalesce(max(l.images) FILTER (WHERE l.period = p_day[i]), 0),
+             coalesce(max(l.videos) FILTER (WHERE l.period = p_day[i]), 0),
+             coalesce(max(l.messages) FILTER (WHERE l.period = p_week[i]), 0), coalesce(max(l.images) FILTER (WHERE l.period = p_week[i]), 0),
+             coalesce(max(l.videos) FILTER (WHERE l.period = p_week[i]), 0)
+        INTO hour_messages, hour_images, hour_videos, day_messages, day_images, day_videos, week_messages, week_images, week_videos
+        FROM (SELECT u.period, u.messages, u.images, u.videos FROM usage u
+              WHERE u.account = a AND u.period IN (p_hour[i], p_day[i], p_week[i])
+              ORDER BY u.period COLLATE "C" FOR NO KEY UPDATE) l;
+    END IF;
+
+    -- Read under the rows' locks: every consume of this account that writes the state holds them too.
+    s_paused := NULL; s_slow := NULL; s_start := NULL; s_last := NULL;
+    SELECT st.paused_until, st.slow_until, st.warmup_start, st.last_send_at INTO s_paused, s_slow, s_start, s_last
+      FROM account_state st WHERE st.account = a;
+    slow := s_slow IS NOT NULL AND s_slow > p_at[i];
+    IF s_paused IS NOT NULL AND s_paused > p_at[i] THEN
+      paused_until := s_paused;
+    END IF;
+    warmup_day := CASE
+      WHEN NOT w_enabled OR s_start IS NULL OR s_last IS NULL OR p_at[i] - s_last > 259200000 THEN 1
+      ELSE greatest(1, (p_day[i]::date - s_start::date) + 1)
+    END;
+    warmup_cap := CASE
+      WHEN NOT w_enabled OR warmup_day >= w_days OR w_start >= messages_per_day THEN NULL
+      WHEN warmup_day <= 1 OR w_start = 0 THEN w_start
+      ELSE least(messages_per_day, floor(w_start * power(messages_per_day::float8 / w_start, (warmup_day - 1)::float8 / (w_days - 1)) + 0.5)::bigint)
+    END;
+
+    IF NOT rec THEN
+      failed_limit := CASE
+        WHEN paused_until IS NOT NULL THEN 'account_paused'
+        WHEN day_messages + m > messages_per_day THEN 'messages_per_day'
+        WHEN warmup_cap IS NOT NULL AND day_messages + m > warmup_cap THEN 'warmup'
+        WHEN week_messages + m > messages_per_week THEN 'messages_per_week'
+        WHEN im > 0 AND day_images + im > images_per_day THEN 'images_per_day'
+        WHEN v > 0 AND week_videos + v > videos_per_week THEN 'videos_per_week'
+        WHEN hour_messages + m > messages_per_hour THEN 'messages_per_hour'
+      END;
+      IF failed_limit IS NOT NULL THEN
+        RETURN NEXT;
+        CONTINUE;
+      END IF;
+    END IF;
+
+    UPDATE usage u SET messages = u.messages + m, images = u.images + im, videos = u.videos + v
+      WHERE u.account = a AND u.period IN (p_hour[i], p_day[i], p_week[i]);
+    hour_messages := hour_messages + m; hour_images := hour_images + im; hour_videos := hour_videos + v;
+    day_messages := day_messages + m; day_images := day_images + im; day_videos := day_videos + v;
+    week_messages := week_messages + m; week_images := week_images + im; week_videos := week_videos + v;
+    IF w_enabled THEN
+      INSERT INTO account_state AS st (account, warmup_start, last_send_at)
+        VALUES (a, CASE WHEN warmup_day = 1 THEN p_day[i] ELSE s_start END, p_at[i])
+        ON CONFLICT (account) DO UPDATE SET warmup_start = excluded.warmup_start,
+          last_send_at = greatest(coalesce(st.last_send_at, 0), excluded.last_send_at);
+    END IF;
+    outcome := 'granted';
+    RETURN NEXT;
+  END LOOP;
+END
+$fn$;
+`
   }
 ]

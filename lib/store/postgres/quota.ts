@@ -1,9 +1,9 @@
 import type pg from 'pg'
 import type { WeekStart } from '../../accounts/types.js'
-import type { ConsumeInput, ConsumeResult } from '../../quota/store.js'
+import type { ConsumeInput, ConsumeResult, ConsumeState, UsageKeys } from '../../quota/store.js'
 import { increments, subUsage } from '../../quota/rules.js'
-import { LIMIT_NAMES, type LimitName, type Limits, type PeriodUsage } from '../../quota/types.js'
-import { checkDayRange, checkUsageKeys, closedError, rowToUsage, type Row } from '../sql/rows.js'
+import { LIMIT_NAMES, REFUSALS, type Limits, type PeriodUsage, type Refusal } from '../../quota/types.js'
+import { checkDayRange, checkUsageKeys, closedError, rowToState, rowToUsage, type Row } from '../sql/rows.js'
 import { dialect, SHARED_SQL } from '../sql/statements.js'
 import type { PostgresAppliers, PostgresConn, Queryable } from './index.js'
 
@@ -21,9 +21,9 @@ const RETRIED_CODES = new Set(['40P01', '40001', '23503'])
 const BUSY_RETRY_MAX_MS = 50
 
 const SQL = {
-  consumeBatch: `SELECT * FROM sellify_consume_batch($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-    $7::bigint[], $8::bigint[], $9::bigint[], $10::boolean[], $11::boolean)`,
-  getUsage: 'SELECT period, messages, images, videos FROM usage WHERE account = $1 AND period IN ($2, $3)',
+  consumeBatch: `SELECT * FROM sellify_consume_batch($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+    $8::bigint[], $9::bigint[], $10::bigint[], $11::boolean[], $12::bigint[], $13::boolean)`,
+  getUsage: 'SELECT period, messages, images, videos FROM usage WHERE account = $1 AND period IN ($2, $3, $4)',
   release: `UPDATE usage SET messages = greatest(messages - $1, 0), images = greatest(images - $2, 0), videos = greatest(videos - $3, 0)
     WHERE account = $4 AND period = ANY($5::text[])`
 } as const
@@ -43,10 +43,11 @@ interface PendingConsume {
 function batchValues (items: Array<{ input: ConsumeInput, inc: PeriodUsage }>, skipLocked: boolean): unknown[] {
   const column = <T>(pick: (p: { input: ConsumeInput, inc: PeriodUsage }) => T): T[] => items.map(pick)
   return [
-    column((p) => p.input.account), column((p) => p.input.day), column((p) => p.input.week),
+    column((p) => p.input.account), column((p) => p.input.hour), column((p) => p.input.day), column((p) => p.input.week),
     column((p) => p.input.zone.timezone), column((p) => p.input.zone.reset_time), column((p) => p.input.zone.week_start),
     column((p) => p.inc.messages), column((p) => p.inc.images), column((p) => p.inc.videos),
     column((p) => p.input.mode === 'record'),
+    column((p) => p.input.at),
     skipLocked
   ]
 }
@@ -59,14 +60,24 @@ function consumeResult (r: Row, inc: PeriodUsage): ConsumeResult | 'busy' | Erro
     return { ok: false, limit: null, account: 'changed', zone: { timezone: String(r.timezone), reset_time: String(r.reset_time), week_start: r.week_start as WeekStart } }
   }
   const limits = Object.fromEntries(LIMIT_NAMES.map((name) => [name, Number(r[name])])) as Limits
-  const day: PeriodUsage = { messages: Number(r.day_messages), images: Number(r.day_images), videos: Number(r.day_videos) }
-  const week: PeriodUsage = { messages: Number(r.week_messages), images: Number(r.week_images), videos: Number(r.week_videos) }
-  if (r.outcome === 'granted') return { ok: true, before: { day: subUsage(day, inc), week: subUsage(week, inc) }, after: { day, week }, limits }
+  const counters = (prefix: string): PeriodUsage => ({ messages: Number(r[`${prefix}_messages`]), images: Number(r[`${prefix}_images`]), videos: Number(r[`${prefix}_videos`]) })
+  const hour = counters('hour')
+  const day = counters('day')
+  const week = counters('week')
+  const state: ConsumeState = {
+    warmup_day: Number(r.warmup_day),
+    warmup_cap: r.warmup_cap === null ? null : Number(r.warmup_cap),
+    paused_until: r.paused_until === null ? null : Number(r.paused_until),
+    slow: r.slow === true
+  }
+  if (r.outcome === 'granted') {
+    return { ok: true, before: { hour: subUsage(hour, inc), day: subUsage(day, inc), week: subUsage(week, inc) }, after: { hour, day, week }, limits, state }
+  }
   const limit = r.failed_limit
-  if (r.outcome !== 'refused' || !(LIMIT_NAMES as readonly unknown[]).includes(limit)) {
+  if (r.outcome !== 'refused' || !(REFUSALS as readonly unknown[]).includes(limit)) {
     return new Error(`store: sellify_consume_batch returned ${String(r.outcome)} with the limit ${String(limit)}`)
   }
-  return { ok: false, limit: limit as LimitName, usage: { day, week }, limits }
+  return { ok: false, limit: limit as Refusal, usage: { hour, day, week }, limits, state }
 }
 
 /** `waitMs`: how long a consume waits for rows another transaction holds, as a statement would (statement_timeout). */
@@ -186,10 +197,14 @@ export function postgresQuota (c: PostgresConn, pool: pg.Pool, waitMs: number) {
 
   return {
     reads: {
-      async getUsage (account: string, day: string, week: string) {
-        checkUsageKeys(account, day, week)
-        const rows = await c.pool.query(SQL.getUsage, [account, day, week])
-        return { day: rowToUsage(rows.find(r => r.period === day)), week: rowToUsage(rows.find(r => r.period === week)) }
+      async getUsage (account: string, keys: UsageKeys) {
+        checkUsageKeys(account, keys)
+        const rows = await c.pool.query(SQL.getUsage, [account, keys.hour, keys.day, keys.week])
+        const of = (period: string): PeriodUsage => rowToUsage(rows.find(r => r.period === period))
+        return { hour: of(keys.hour), day: of(keys.day), week: of(keys.week) }
+      },
+      async getState (account: string) {
+        return rowToState((await c.pool.query(dialect.pg(SHARED_SQL.getState), [account]))[0])
       },
       async dayHistory (account: string, from: string, to: string) {
         checkDayRange(account, from, to)

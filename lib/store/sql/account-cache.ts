@@ -2,7 +2,7 @@ import { copySettings } from '../../accounts/settings.js'
 import type { Account } from '../../accounts/types.js'
 
 /** Callers get their own copy: what they do with it cannot change the one kept in memory. */
-export const copyAccount = (a: Account): Account => ({ ...a, limits: { ...a.limits }, delays: { ...a.delays }, ...copySettings(a) })
+export const copyAccount = (a: Account): Account => ({ ...a, limits: { ...a.limits }, delays: { ...a.delays }, warmup: { ...a.warmup }, ...copySettings(a) })
 
 /**
  * The one account cache (docs/architecture.md, "Account cache"): every consume looks its account up, and

@@ -5,6 +5,7 @@
 import type { OpName, OpOf, StoreOp } from '../contract.js'
 import { checkAuditEntry, checkIndexes } from './audit.js'
 import { checkAlert, checkOutcome } from './alerts.js'
+import { checkPauseOp, checkSignalOp } from './health.js'
 import { checkConsumed, checkConversation, checkKeyIds, checkMessage, checkStatuses } from './conversations.js'
 import { accountValues, checkConsumeInput, checkNewKey, checkResetInput, isDayKey, isWeekKey, toIso } from './rows.js'
 
@@ -107,6 +108,8 @@ const CHECKS: Checks = {
     if (typeof op.id !== 'string' || typeof op.claim !== 'string') throw new TypeError('store: alerts.attempted needs the delivery and its claim')
     checkOutcome(op.outcome)
   },
+  'health.signal': checkSignalOp,
+  'health.pause': checkPauseOp,
   'plan.then': (op) => {
     if (typeof op.build !== 'function') throw new TypeError('store: plan.then needs a build function')
   },

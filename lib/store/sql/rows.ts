@@ -6,12 +6,13 @@ import { settingsFromStored, settingsToStored } from '../../accounts/settings.js
 import { WEEK_DAYS, type Account, type WeekStart } from '../../accounts/types.js'
 import type { NewApiKey, StoredApiKey } from '../../keys/store.js'
 import { ROLES, type ApiKeyRecord, type Role } from '../../keys/types.js'
-import type { ConsumeInput } from '../../quota/store.js'
+import type { AccountState, ConsumeInput, UsageKeys } from '../../quota/store.js'
 import { zeroUsage } from '../../quota/rules.js'
 import { COUNTERS, KINDS, LIMIT_NAMES, type PeriodUsage } from '../../quota/types.js'
 import type { ResetInput, ResetQuery } from '../../resets/store.js'
 import { RESET_SOURCES, RESET_TYPES, type ResetRecord, type ResetSource, type ResetType } from '../../resets/types.js'
 
+const HOUR_KEY = /^\d{4}-\d{2}-\d{2}T\d{2}$/
 const DAY_KEY = /^\d{4}-\d{2}-\d{2}$/
 const WEEK_KEY = /^\d{4}-W\d{2}$/
 const oneOf = (values: readonly string[], v: unknown): boolean => typeof v === 'string' && values.includes(v)
@@ -21,6 +22,10 @@ const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isS
 
 export function isDayKey (s: unknown): s is string {
   return typeof s === 'string' && DAY_KEY.test(s)
+}
+
+export function isHourKey (s: unknown): s is string {
+  return typeof s === 'string' && HOUR_KEY.test(s)
 }
 
 export function isWeekKey (s: unknown): s is string {
@@ -50,9 +55,8 @@ export function toIso (value: string | Date): string {
 /** Throws (the caller turns it into a rejection) unless the input is one a store can apply exactly. */
 export function checkConsumeInput (input: ConsumeInput): void {
   if (input === null || typeof input !== 'object') fail('consume input must be an object')
-  checkAccountId(input.account)
-  if (!isDayKey(input.day)) fail(`day must be a day key YYYY-MM-DD, got ${JSON.stringify(input.day)}`)
-  if (!isWeekKey(input.week)) fail(`week must be a week key YYYY-Www, got ${JSON.stringify(input.week)}`)
+  checkUsageKeys(input.account, input)
+  if (!isCount(input.at)) fail('at must be an instant in epoch milliseconds')
   if (!oneOf(KINDS, input.kind)) fail(`unknown kind ${JSON.stringify(input.kind)}`)
   if (!isCount(input.count) || input.count < 1) fail('count must be a positive integer')
   if (input.mode !== 'consume' && input.mode !== 'record') fail(`unknown mode ${JSON.stringify(input.mode)}`)
@@ -63,10 +67,12 @@ export function checkConsumeInput (input: ConsumeInput): void {
   }
 }
 
-export function checkUsageKeys (account: string, day: string, week: string): void {
+export function checkUsageKeys (account: string, keys: UsageKeys): void {
   checkAccountId(account)
-  if (!isDayKey(day)) fail(`day must be a day key YYYY-MM-DD, got ${JSON.stringify(day)}`)
-  if (!isWeekKey(week)) fail(`week must be a week key YYYY-Www, got ${JSON.stringify(week)}`)
+  if (keys === null || typeof keys !== 'object') fail('the period keys must be an object')
+  if (!isHourKey(keys.hour)) fail(`hour must be an hour key YYYY-MM-DDTHH, got ${JSON.stringify(keys.hour)}`)
+  if (!isDayKey(keys.day)) fail(`day must be a day key YYYY-MM-DD, got ${JSON.stringify(keys.day)}`)
+  if (!isWeekKey(keys.week)) fail(`week must be a week key YYYY-Www, got ${JSON.stringify(keys.week)}`)
 }
 
 export function checkResetInput (input: ResetInput): void {
@@ -123,6 +129,7 @@ export const ACCOUNT_COLUMNS = [
   'id', 'timezone', 'reset_time', 'week_start',
   ...LIMIT_NAMES,
   'min_delay_seconds', 'max_delay_seconds', 'media_delay_seconds', 'created_at',
+  'warmup_enabled', 'warmup_start_per_day', 'warmup_days',
   // The bot's settings, one JSON document; keys it lacks read as their defaults.
   'settings'
 ] as const
@@ -131,10 +138,13 @@ export function accountValues (a: Account): Array<string | number> {
   checkAccountId(a?.id)
   if (a.limits === null || typeof a.limits !== 'object') fail('account limits must be an object')
   if (a.delays === null || typeof a.delays !== 'object') fail('account delays must be an object')
+  if (a.warmup === null || typeof a.warmup !== 'object') fail('account warmup must be an object')
   return [
     a.id, a.timezone, a.reset_time, a.week_start,
     ...LIMIT_NAMES.map((name) => a.limits[name]),
     a.delays.min_seconds, a.delays.max_seconds, a.delays.media_seconds, toIso(a.created_at),
+    // SQLite has no boolean: 1 and 0, which PostgreSQL's boolean also takes.
+    a.warmup.enabled ? 1 : 0, a.warmup.start_per_day, a.warmup.days,
     settingsToStored(a)
   ]
 }
@@ -152,6 +162,7 @@ export function rowToAccount (r: Row): Account {
       media_seconds: num(r.media_delay_seconds)
     },
     created_at: toIso(r.created_at instanceof Date ? r.created_at : str(r.created_at)),
+    warmup: { enabled: r.warmup_enabled === true || Number(r.warmup_enabled) === 1, start_per_day: num(r.warmup_start_per_day), days: num(r.warmup_days) },
     // SQLite gives the JSON text, pg a parsed jsonb value.
     ...settingsFromStored(r.settings)
   }
@@ -162,6 +173,19 @@ export function rowToUsage (r: Row | undefined): PeriodUsage {
   const u = zeroUsage()
   for (const c of COUNTERS) u[c] = num(r[c])
   return u
+}
+
+const numOrNull = (v: Cell | undefined): number | null => v === null || v === undefined ? null : num(v)
+
+export function rowToState (r: Row | undefined): AccountState {
+  if (r === undefined) return { paused_until: null, pause_reason: null, slow_until: null, warmup_start: null, last_send_at: null }
+  return {
+    paused_until: numOrNull(r.paused_until),
+    pause_reason: textOrNull(r.pause_reason),
+    slow_until: numOrNull(r.slow_until),
+    warmup_start: textOrNull(r.warmup_start),
+    last_send_at: numOrNull(r.last_send_at)
+  }
 }
 
 export function rowToReset (r: Row): ResetRecord {

@@ -17,8 +17,8 @@ export const SHARED_SQL = {
   insertLedger: 'INSERT INTO reset_periods (account, reset_type, period) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
   insertReset: `INSERT INTO resets (${RESET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
   // What was sent each day: the counters, plus what manual daily resets cleared from them (a reset
-  // clears the quota, not the history). Week keys are 8 characters long and can sort between two day
-  // keys; the length keeps them out.
+  // clears the quota, not the history). Week keys (8 characters) and hour keys (13) can sort between
+  // two day keys; the length keeps them out.
   dayHistory: `SELECT u.period AS day, u.messages + coalesce(r.messages, 0) AS messages,
       u.images + coalesce(r.images, 0) AS images, u.videos + coalesce(r.videos, 0) AS videos
     FROM usage u LEFT JOIN (
@@ -31,7 +31,8 @@ export const SHARED_SQL = {
   findKey: 'SELECT * FROM api_keys WHERE digest = ?',
   revokeKey: 'UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
   touchKey: 'UPDATE api_keys SET last_used_at = ? WHERE id = ?',
-  getPeriodUsage: 'SELECT messages, images, videos FROM usage WHERE account = ? AND period = ?'
+  getPeriodUsage: 'SELECT messages, images, videos FROM usage WHERE account = ? AND period = ?',
+  getState: 'SELECT paused_until, pause_reason, slow_until, warmup_start, last_send_at FROM account_state WHERE account = ?'
 } as const
 
 /** The reset listing: its filters, newest first, `limit` last. */

@@ -60,7 +60,7 @@ export function sqliteAccounts (c: SqliteConn) {
         c.run(SQL.deleteResets, id)
         c.run(SQL.revokeAccountKeys, toIso(at), id)
         c.run('DELETE FROM knowledge WHERE account = ?', id)
-        for (const table of ['conversation_messages', 'decisions', 'conversations', 'alert_deliveries', 'alerts']) c.run(`DELETE FROM ${table} WHERE account = ?`, id)
+        for (const table of ['conversation_messages', 'decisions', 'conversations', 'alert_deliveries', 'alerts', 'account_state', 'account_signals']) c.run(`DELETE FROM ${table} WHERE account = ?`, id)
         return existed
       }
     }

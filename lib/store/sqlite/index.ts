@@ -22,6 +22,7 @@ import { prepare } from '../sql/plan.js'
 import { closedError, num, type Row } from '../sql/rows.js'
 import { sqliteAccounts } from './accounts.js'
 import { sqliteAlerts } from './alerts.js'
+import { sqliteHealth } from './health.js'
 import { sqliteAudit } from './audit.js'
 import { sqliteConversations } from './conversations.js'
 import { sqliteDataKeys } from './data-keys.js'
@@ -149,6 +150,7 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
   const audit = sqliteAudit(conn)
   const conversations = sqliteConversations(conn)
   const alerts = sqliteAlerts(conn)
+  const accountHealth = sqliteHealth(conn)
   const appliers: SqliteAppliers = {
     ...accounts.appliers,
     ...quota.appliers,
@@ -159,6 +161,7 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
     ...audit.appliers,
     ...conversations.appliers,
     ...alerts.appliers,
+    ...accountHealth.appliers,
     // Applied by applyAll itself, which has the results before it.
     'plan.then': { run: () => { throw new Error('store: plan.then is applied by the plan runner') } }
   }
@@ -349,6 +352,7 @@ export function createSqliteStore (options: SqliteStoreOptions): SqliteStore {
     ...direct(audit.reads),
     ...direct(conversations.reads),
     ...direct(alerts.reads),
+    ...direct(accountHealth.reads),
     commit,
 
     async close () {

@@ -225,5 +225,37 @@ CREATE TABLE alert_deliveries (
 CREATE INDEX alert_deliveries_due ON alert_deliveries (status, next_attempt_at, id);
 CREATE INDEX alert_deliveries_alert ON alert_deliveries (alert_id);
 `
+  },
+  {
+    version: 8,
+    name: 'hourly cap, warm-up, pause and ban signals',
+    // Existing accounts get the hourly cap's default and no warm-up: they have a history, and an upgrade
+    // must not throttle a working number. account_state holds what is kept per account beside its
+    // counters (the pause, the warm-up's first day and last send); signals are what the gateway saw.
+    sql: `
+ALTER TABLE accounts ADD COLUMN messages_per_hour INTEGER NOT NULL DEFAULT 30 CHECK (messages_per_hour >= 0);
+ALTER TABLE accounts ADD COLUMN warmup_enabled INTEGER NOT NULL DEFAULT 0 CHECK (warmup_enabled IN (0, 1));
+ALTER TABLE accounts ADD COLUMN warmup_start_per_day INTEGER NOT NULL DEFAULT 20 CHECK (warmup_start_per_day >= 0);
+ALTER TABLE accounts ADD COLUMN warmup_days INTEGER NOT NULL DEFAULT 14 CHECK (warmup_days BETWEEN 1 AND 90);
+
+CREATE TABLE account_state (
+  account TEXT PRIMARY KEY,
+  paused_until INTEGER,
+  pause_reason TEXT,
+  slow_until INTEGER,
+  warmup_start TEXT,
+  last_send_at INTEGER
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE account_signals (
+  id TEXT PRIMARY KEY,
+  account TEXT NOT NULL,
+  type TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  key_id TEXT,
+  detail TEXT
+) STRICT;
+CREATE INDEX account_signals_account ON account_signals (account, at);
+`
   }
 ]

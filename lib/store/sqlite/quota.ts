@@ -1,8 +1,8 @@
 import type { Account } from '../../accounts/types.js'
-import type { ConsumeInput, ConsumeResult, ReleaseInput } from '../../quota/store.js'
-import { addUsage, firstExceeded, increments, sameZone, zoneOf } from '../../quota/rules.js'
+import type { AccountState, ConsumeInput, ConsumeResult, ReleaseInput, UsageKeys } from '../../quota/store.js'
+import { addUsage, consumeStateOf, firstExceeded, increments, sameZone, zoneOf } from '../../quota/rules.js'
 import type { PeriodUsage, UsagePair } from '../../quota/types.js'
-import { checkDayRange, checkUsageKeys, rowToUsage } from '../sql/rows.js'
+import { checkDayRange, checkUsageKeys, rowToState, rowToUsage } from '../sql/rows.js'
 import { SHARED_SQL } from '../sql/statements.js'
 import type { SqliteAppliers, SqliteConn } from './index.js'
 
@@ -11,31 +11,44 @@ const SQL = {
     ON CONFLICT (account, period) DO UPDATE SET
       messages = messages + excluded.messages, images = images + excluded.images, videos = videos + excluded.videos`,
   release: `UPDATE usage SET messages = max(messages - ?, 0), images = max(images - ?, 0), videos = max(videos - ?, 0)
-    WHERE account = ? AND period = ?`
+    WHERE account = ? AND period = ?`,
+  warmed: `INSERT INTO account_state (account, warmup_start, last_send_at) VALUES (?, ?, ?)
+    ON CONFLICT (account) DO UPDATE SET warmup_start = excluded.warmup_start,
+      last_send_at = max(coalesce(account_state.last_send_at, 0), excluded.last_send_at)`
 } as const
 
 /** `account` reads the account as committed: inside a batch, the cache was checked when the write lock was taken. */
 export function sqliteQuota (c: SqliteConn, account: (id: string) => Account | null) {
   const usage = (account: string, period: string): PeriodUsage => rowToUsage(c.get(SHARED_SQL.getPeriodUsage, account, period))
+  const state = (account: string): AccountState => rowToState(c.get(SHARED_SQL.getState, account))
+  const pair = (account: string, keys: UsageKeys): UsagePair => ({ hour: usage(account, keys.hour), day: usage(account, keys.day), week: usage(account, keys.week) })
 
   /**
    * Inside the batch's write transaction: the account as committed (no other connection can commit while
-   * this one holds the write lock), both rows, the one limit rule, both writes.
+   * this one holds the write lock), its state, the three rows, the one limit rule, the writes.
    */
   function consume (input: ConsumeInput): ConsumeResult {
     const committed = account(input.account)
     if (committed === null) return { ok: false, limit: null, account: 'missing' }
     if (!sameZone(committed, input.zone)) return { ok: false, limit: null, account: 'changed', zone: zoneOf(committed) }
     const limits = committed.limits
+    const stored = state(input.account)
+    const st = consumeStateOf(committed, stored, input.day, input.at)
     const inc = increments(input.kind, input.count)
-    const before: UsagePair = { day: usage(input.account, input.day), week: usage(input.account, input.week) }
+    const before = pair(input.account, input)
     if (input.mode === 'consume') {
-      const limit = firstExceeded(before, input.kind, input.count, limits)
-      if (limit !== null) return { ok: false, limit, usage: before, limits }
+      const limit = st.paused_until !== null ? 'account_paused' : firstExceeded(before, input.kind, input.count, limits, st.warmup_cap)
+      if (limit !== null) return { ok: false, limit, usage: before, limits, state: st }
     }
-    c.run(SQL.addUsage, input.account, input.day, inc.messages, inc.images, inc.videos)
-    c.run(SQL.addUsage, input.account, input.week, inc.messages, inc.images, inc.videos)
-    return { ok: true, before, after: { day: addUsage(before.day, inc), week: addUsage(before.week, inc) }, limits }
+    for (const period of [input.hour, input.day, input.week]) c.run(SQL.addUsage, input.account, period, inc.messages, inc.images, inc.videos)
+    if (committed.warmup.enabled) c.run(SQL.warmed, input.account, st.warmup_day === 1 ? input.day : stored.warmup_start, input.at)
+    return {
+      ok: true,
+      before,
+      after: { hour: addUsage(before.hour, inc), day: addUsage(before.day, inc), week: addUsage(before.week, inc) },
+      limits,
+      state: st
+    }
   }
 
   function release (input: ReleaseInput): number {
@@ -53,16 +66,18 @@ export function sqliteQuota (c: SqliteConn, account: (id: string) => Account | n
 
   return {
     reads: {
-      getUsage (account: string, day: string, week: string): UsagePair {
-        checkUsageKeys(account, day, week)
-        return { day: usage(account, day), week: usage(account, week) }
+      getUsage (account: string, keys: UsageKeys): UsagePair {
+        checkUsageKeys(account, keys)
+        return pair(account, keys)
       },
+      getState: state,
       dayHistory (account: string, from: string, to: string) {
         checkDayRange(account, from, to)
         return c.all(SHARED_SQL.dayHistory, account, from, to, account, from, to).map(r => ({ day: String(r.day), ...rowToUsage(r) }))
       }
     },
     appliers,
-    usage
+    usage,
+    state
   }
 }
