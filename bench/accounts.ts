@@ -32,7 +32,7 @@ function need (value: string | undefined, name: string): string {
 }
 
 /** PostgreSQL types of the account columns, in ACCOUNT_COLUMNS order, for one multi-row insert. */
-const PG_ACCOUNT_TYPES = ['text', 'text', 'text', 'text', 'bigint', 'bigint', 'bigint', 'bigint', 'float8', 'float8', 'float8', 'timestamptz', 'jsonb']
+const PG_ACCOUNT_TYPES = ['text', 'text', 'text', 'text', 'bigint', 'bigint', 'bigint', 'bigint', 'bigint', 'float8', 'float8', 'float8', 'timestamptz', 'boolean', 'bigint', 'integer', 'jsonb']
 
 /**
  * Sellify's accounts: the schema by its own store's migrations; tight accounts get their day limit,

@@ -64,7 +64,7 @@ t.test('starts on SQLite, prints where it listens and the dev key; SIGTERM lets 
  * Every send answered `allowed` must be counted after restart; at most the unanswered ones may be added.
  */
 async function killDuringLoad (t: TapTest, env: Record<string, string>): Promise<void> {
-  const limits = { SELLIFY_MESSAGES_PER_DAY: '1000000', SELLIFY_MESSAGES_PER_WEEK: '1000000' }
+  const limits = { SELLIFY_MESSAGES_PER_DAY: '1000000', SELLIFY_MESSAGES_PER_WEEK: '1000000', SELLIFY_MESSAGES_PER_HOUR: '1000000', SELLIFY_WARMUP: 'off' }
   const server = await startServer({ ...env, ...limits })
   // Held in an object: the workers' loops and the watcher below see each other's updates.
   const load = { sent: 0, acknowledged: 0, killed: false }

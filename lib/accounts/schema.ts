@@ -20,7 +20,7 @@ export const LimitsSchema = Type.Object(
 
 export const WarmupSchema = Type.Object({
   enabled: Type.Boolean({ description: 'Ramp the daily limit up (a new number); off for an established one' }),
-  start_per_day: Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'The daily cap on the first day' }),
+  start_per_day: Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: 'The daily cap on the first day (at least 1: a number that must send nothing sets messages_per_day to 0)' }),
   days: Type.Integer({ minimum: 1, maximum: 90, description: 'The day on which the daily limit is reached' })
 }, { additionalProperties: false })
 

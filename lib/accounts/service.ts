@@ -109,7 +109,9 @@ export function createAccountService (options: AccountServiceOptions) {
     async put (id: string, input: AccountInput, actor: AuditActor = 'system'): Promise<{ account: Account, created: boolean }> {
       assertAccountId(id)
       const previous = hasMaskedSecret(input) || (secrets !== undefined && (input.alert_webhooks?.length ?? 0) > 0) ? await store.getAccount(id) : null
-      return await replace(id, resolveConfig(input, defaults, previous, options.checkWebhookUrl), previous, actor, 'put')
+      // Whether an existing account warms up is kept unless the body says (README, "How quotas work").
+      const kept = previous ?? (input.warmup?.enabled === undefined ? await store.getAccount(id) : null)
+      return await replace(id, resolveConfig(input, defaults, kept, options.checkWebhookUrl), previous, actor, 'put')
     },
     /**
      * A JSON merge patch (RFC 7396) over the stored configuration; the result is checked as a whole, as a

@@ -229,7 +229,13 @@ export function createDecisionService (options: DecisionServiceOptions) {
       const analysed = compiled.analyse(text ?? input.media?.caption ?? '')
       const products = compiled.products
       const verdict = decide({
-        account, now: at, conversation: stored, analysis: analysed, hints: input.hints ?? {}, opening: activeAt(account, at), products,
+        account,
+        now: at,
+        conversation: stored,
+        analysis: analysed,
+        hints: input.hints ?? {},
+        opening: activeAt(account, at),
+        products,
         paused: state.paused_until !== null && state.paused_until > at.getTime()
       })
       const firstOfSession = stored === null || verdict.restarted

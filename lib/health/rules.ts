@@ -34,7 +34,7 @@ export function recoversAt (signals: readonly ScoredSignal[], at: number, thresh
     if (healthScore(signals, mid) >= threshold) hi = mid
     else lo = mid
   }
-  return hi
+  return Math.ceil(hi / 1000) * 1000
 }
 
 /** What the score means for the number, in a sentence an owner can act on. */
@@ -48,8 +48,9 @@ export function advice (score: number, paused: boolean): string {
 
 /**
  * What a signal makes of the account's state, given every signal of the window (itself included): the score,
- * pacing slowed until the score is back to SLOW_BELOW, and a pause of PAUSE_MS when it fell below PAUSE_BELOW
- * and the account was not paused already (a pause in force, by hand or not, is kept as it is).
+ * pacing slowed until the score is back to SLOW_BELOW, and a pause of PAUSE_MS when it fell below PAUSE_BELOW,
+ * unless a pause by the score is in force already (one alert per pause). A shorter pause by hand becomes the
+ * score's hour: a manual pause never shortens what the score asks for.
  */
 export function afterSignal (state: AccountState, signals: readonly ScoredSignal[], at: number): {
   score: number
@@ -61,6 +62,8 @@ export function afterSignal (state: AccountState, signals: readonly ScoredSignal
   const score = healthScore(signals, at)
   const slow = score < SLOW_BELOW ? Math.max(state.slow_until ?? 0, recoversAt(signals, at, SLOW_BELOW)) : state.slow_until
   const inForce = state.paused_until !== null && state.paused_until > at
-  if (score < PAUSE_BELOW && !inForce) return { score, paused_until: at + PAUSE_MS, pause_reason: 'health', slow_until: slow, paused: true }
+  if (score < PAUSE_BELOW && !(inForce && state.pause_reason === 'health')) {
+    return { score, paused_until: Math.max(at + PAUSE_MS, inForce ? state.paused_until ?? 0 : 0), pause_reason: 'health', slow_until: slow, paused: true }
+  }
   return { score, paused_until: state.paused_until, pause_reason: state.pause_reason, slow_until: slow, paused: false }
 }

@@ -80,8 +80,9 @@ export function refusalRetry (limit: Refusal, state: Pick<ConsumeState, 'paused_
 }
 
 /** The delay of a granted send: slowed while the account's health is low (README, "How quotas work"). */
-export function grantedDelay (account: Account, kind: Kind, before: UsagePair, limits: Limits, state: Pick<ConsumeState, 'slow'>, random: () => number): number {
-  return pacingDelay(account.delays, kind, before.day.messages, limits.messages_per_day, random, state.slow)
+export function grantedDelay (account: Account, kind: Kind, before: UsagePair, limits: Limits, state: Pick<ConsumeState, 'slow' | 'warmup_cap'>, random: () => number): number {
+  // The day's share is of the daily cap in force: a warming number slows down within its lower cap.
+  return pacingDelay(account.delays, kind, before.day.messages, effectiveLimits(limits, state.warmup_cap).messages_per_day, random, state.slow)
 }
 
 /** Period settings changing under a send again and again is a broken store, not a race. */

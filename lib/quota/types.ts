@@ -26,7 +26,7 @@ export const COUNTERS = ['messages', 'images', 'videos'] as const
 /** The counters of one period (an hour, a day or a week) of one account. */
 export type PeriodUsage = Record<typeof COUNTERS[number], number>
 
-/** The counters of the periods an instant falls in (the hour only counts messages; its other counters stay 0 in reads). */
+/** The counters of the periods an instant falls in (every counter is kept per hour too; only its messages are capped). */
 export interface UsagePair {
   hour: PeriodUsage
   day: PeriodUsage

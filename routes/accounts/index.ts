@@ -1,12 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from '@sinclair/typebox'
+import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { publicAccount } from '../../lib/accounts/settings.js'
+import { AdminOnly } from '../../lib/keys/errors.js'
 import { actorOf, scopedAccount } from '../../lib/keys/policy.js'
+import { bodyChecker } from '../../lib/shared/validation.js'
 import { needsTwin, paramFromRest } from '../common/long-params.js'
 import { AUTH_ERRORS, BODY_ERRORS, errorResponses } from '../common/schema.js'
 import {
-  ACCOUNT_ID_MAX_LENGTH, AccountBodySchema, AccountListSchema, AccountParamsSchema, AccountPatchSchema, AccountSchema, HealthSchema, PauseAccountBodySchema,
+  ACCOUNT_ID_MAX_LENGTH, AccountBodySchema, EmptyBodySchema, AccountListSchema, AccountParamsSchema, AccountPatchSchema, AccountSchema, HealthSchema, PauseAccountBodySchema,
   SignalBodySchema, SignalResultSchema
 } from './schema.js'
 
@@ -27,17 +29,36 @@ const accounts: FastifyPluginAsyncTypebox = async function accountRoutes (fastif
     schema: { tags, summary: 'Every account with its configuration', response: { 200: AccountListSchema, ...errorResponses(503, ...AUTH_ERRORS) } }
   }, async () => ({ accounts: (await service.list()).map(publicAccount) }))
 
+  const health = fastify.sellify.health
+  const healthTags = ['anti-ban']
+  const own = (request: { principal: Parameters<typeof scopedAccount>[0], params: { account: string } }): string =>
+    scopedAccount(request.principal, request.params.account) ?? request.params.account
+
   for (const { url, hide, twin } of accountPaths(fastify)) {
-    fastify.get(url, {
-      ...twin,
-      schema: {
-        hide,
-        tags,
-        summary: 'One account\'s configuration (admins, or an agent for its own account)',
-        params: AccountParamsSchema,
-        response: { 200: AccountSchema, ...errorResponses(400, 404, 503, ...AUTH_ERRORS) }
-      }
-    }, async (request) => publicAccount(await service.get(scopedAccount(request.principal, request.params.account) ?? request.params.account)))
+    if (hide) {
+      // The one GET twin answers both `/<account>` and `/<account>/health` (routes/common/long-params.ts).
+      fastify.get(url, {
+        preValidation: paramFromRest('account', ['health'], true),
+        schema: {
+          hide,
+          tags,
+          summary: 'One account\'s configuration or its health (an id longer than the host router allows)',
+          params: AccountParamsSchema,
+          response: { 200: Type.Union([AccountSchema, HealthSchema]), ...errorResponses(400, 404, 503, ...AUTH_ERRORS) }
+        }
+      }, async (request) => (request.params as { action?: string }).action === 'health'
+        ? await health.health(own(request))
+        : publicAccount(await service.get(own(request))))
+    } else {
+      fastify.get(url, {
+        schema: {
+          tags,
+          summary: 'One account\'s configuration (admins, or an agent for its own account)',
+          params: AccountParamsSchema,
+          response: { 200: AccountSchema, ...errorResponses(400, 404, 503, ...AUTH_ERRORS) }
+        }
+      }, async (request) => publicAccount(await service.get(own(request))))
+    }
 
     fastify.put(url, {
       ...twin,
@@ -87,8 +108,6 @@ const accounts: FastifyPluginAsyncTypebox = async function accountRoutes (fastif
   }
 
   // The number's health (README, "How quotas work"). An agent reports and reads for its own account only.
-  const health = fastify.sellify.health
-  const healthTags = ['anti-ban']
   fastify.post('/:account/signals', {
     schema: {
       tags: healthTags,
@@ -97,7 +116,7 @@ const accounts: FastifyPluginAsyncTypebox = async function accountRoutes (fastif
       body: SignalBodySchema,
       response: { 200: SignalResultSchema, ...errorResponses(404, 503, ...BODY_ERRORS, ...AUTH_ERRORS) }
     }
-  }, async (request) => await health.signal(scopedAccount(request.principal, request.params.account) ?? request.params.account, request.body, actorOf(request.principal)))
+  }, async (request) => await health.signal(own(request), request.body, actorOf(request.principal)))
 
   fastify.get('/:account/health', {
     schema: {
@@ -106,7 +125,7 @@ const accounts: FastifyPluginAsyncTypebox = async function accountRoutes (fastif
       params: AccountParamsSchema,
       response: { 200: HealthSchema, ...errorResponses(400, 404, 503, ...AUTH_ERRORS) }
     }
-  }, async (request) => await health.health(scopedAccount(request.principal, request.params.account) ?? request.params.account))
+  }, async (request) => await health.health(own(request)))
 
   fastify.post('/:account/pause', {
     config: { access: 'admin' },
@@ -125,9 +144,34 @@ const accounts: FastifyPluginAsyncTypebox = async function accountRoutes (fastif
       tags: healthTags,
       summary: 'Lift the pause, by hand or by the score',
       params: AccountParamsSchema,
-      response: { 200: HealthSchema, ...errorResponses(400, 404, 503, ...AUTH_ERRORS) }
+      body: EmptyBodySchema,
+      response: { 200: HealthSchema, ...errorResponses(404, 503, ...BODY_ERRORS, ...AUTH_ERRORS) }
     }
   }, async (request) => await health.resume(request.params.account, actorOf(request.principal)))
+
+  if (!needsTwin(fastify, ACCOUNT_ID_MAX_LENGTH)) return
+  // The POST twin of the three: each body is checked as its own route checks it, the errors worded alike.
+  const signalBody = bodyChecker<Static<typeof SignalBodySchema>>(SignalBodySchema)
+  const pauseBody = bodyChecker<Static<typeof PauseAccountBodySchema>>(PauseAccountBodySchema)
+  const emptyBody = bodyChecker<Static<typeof EmptyBodySchema>>(EmptyBodySchema)
+  fastify.post('/*', {
+    preValidation: paramFromRest('account', ['signals', 'pause', 'resume']),
+    schema: {
+      hide: true,
+      tags: healthTags,
+      summary: 'signals, pause or resume (an id longer than the host router allows)',
+      params: AccountParamsSchema,
+      response: { 200: Type.Union([SignalResultSchema, HealthSchema]), ...errorResponses(404, 503, ...BODY_ERRORS, ...AUTH_ERRORS) }
+    }
+  }, async (request) => {
+    const action = (request.params as unknown as { action: 'signals' | 'pause' | 'resume' }).action
+    const body = request.body ?? {}
+    if (action === 'signals') return await health.signal(own(request), signalBody(body), actorOf(request.principal))
+    if (request.principal?.role !== 'admin') throw AdminOnly()
+    if (action === 'pause') return await health.pause(request.params.account, pauseBody(body).minutes, actorOf(request.principal))
+    emptyBody(body)
+    return await health.resume(request.params.account, actorOf(request.principal))
+  })
 }
 
 export default accounts

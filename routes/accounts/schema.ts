@@ -25,6 +25,9 @@ export const SignalBodySchema = Type.Object({
   detail: Type.Optional(Type.String({ maxLength: 500, description: 'Free text (an error message): stored encrypted' }))
 }, { additionalProperties: false })
 
+/** No field: a body, when there is one, is `{}`. */
+export const EmptyBodySchema = Type.Object({}, { additionalProperties: false })
+
 export const PauseAccountBodySchema = Type.Object({
   minutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 43_200, default: 60, description: 'How long the pause lasts (an hour unless told, 30 days at most)' }))
 }, { additionalProperties: false })

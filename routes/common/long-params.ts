@@ -17,16 +17,17 @@ export function needsTwin (fastify: FastifyInstance, length: number): boolean {
 /**
  * A twin's preValidation: the rest of the path, `<value>` or `<value>/<one of suffixes>`, becomes
  * `params[name]` (and `params.action`, the suffix) before validation, so the schema, the handler and the error
- * messages are the parameter route's. Anything else is no route, as without the twin.
+ * messages are the parameter route's. Anything else is no route, as without the twin. With `bare`, the value
+ * alone is taken too (a GET twin that answers both `/:name` and `/:name/<suffix>`).
  */
-export function paramFromRest (name: string, suffixes: readonly string[] = []) {
+export function paramFromRest (name: string, suffixes: readonly string[] = [], bare = false) {
   return async function fromRest (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     const rest = (request.params as Record<string, string>)['*']
     const slash = rest.indexOf('/')
     const value = slash === -1 ? rest : rest.slice(0, slash)
     const action = slash === -1 ? null : rest.slice(slash + 1)
     const expected = suffixes.length > 0
-    if ((action === null) === expected || (action !== null && !suffixes.includes(action))) {
+    if ((action === null && expected && !bare) || (action !== null && (!expected || !suffixes.includes(action)))) {
       reply.callNotFound()
       return reply
     }

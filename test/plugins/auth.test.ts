@@ -112,6 +112,11 @@ t.test('route × key matrix (metrics behind the admin key)', async (t) => {
     ['PUT', '/api/v1/accounts/acme', { timezone: 'UTC' }, '/api/v1/accounts/{account}', 403, 403, 200],
     ['PATCH', '/api/v1/accounts/acme', { language: 'en' }, '/api/v1/accounts/{account}', 403, 403, 200],
     ['DELETE', '/api/v1/accounts/doomed', undefined, '/api/v1/accounts/{account}', 403, 403, 204],
+    ['POST', '/api/v1/accounts/acme/signals', { type: 'disconnected' }, '/api/v1/accounts/{account}/signals', 403, 200, 200],
+    ['GET', '/api/v1/accounts/acme/health', undefined, '/api/v1/accounts/{account}/health', 403, 200, 200],
+    // Admin only; the resume right after lifts the admin's pause before the rows below send for acme.
+    ['POST', '/api/v1/accounts/acme/pause', { minutes: 5 }, '/api/v1/accounts/{account}/pause', 403, 403, 200],
+    ['POST', '/api/v1/accounts/acme/resume', undefined, '/api/v1/accounts/{account}/resume', 403, 403, 200],
     ['PUT', '/api/v1/products/p1?account=acme', { name: 'P', price: '1', currency: 'XOF' }, '/api/v1/products/{id}', 403, 403, 201],
     ['GET', '/api/v1/products?account=acme', undefined, '/api/v1/products/', 403, 200, 200],
     ['GET', '/api/v1/products/p1?account=acme', undefined, '/api/v1/products/{id}', 403, 200, 200],
@@ -221,7 +226,9 @@ t.test('an agent acts on its own account: omitting it means its own, naming anot
     ['POST', '/api/v1/quota/record', { message_type: 'text', account: 'default' }],
     ['POST', '/api/v1/quota/check', { message_type: 'text', account: 'other' }],
     ['GET', '/api/v1/accounts/other', undefined],
-    ['GET', '/api/v1/accounts/default', undefined]
+    ['GET', '/api/v1/accounts/default', undefined],
+    ['POST', '/api/v1/accounts/other/signals', { type: 'forbidden' }],
+    ['GET', '/api/v1/accounts/other/health', undefined]
   ] as Array<[Method, string, unknown]>) {
     const res = await call(app, method, url, body, agent.key)
     t.equal(res.statusCode, 403, `${method} ${url} ${JSON.stringify(body ?? '')}`)
@@ -229,6 +236,7 @@ t.test('an agent acts on its own account: omitting it means its own, naming anot
   }
   const other = (await call(app, 'GET', '/api/v1/quota/status?account=other')).json()
   t.equal(other.messages_today, 0, 'the refused sends changed nothing')
+  t.equal((await call(app, 'GET', '/api/v1/accounts/other/health')).json().score, 100, 'nor the refused signal')
   const implicit = await call(app, 'GET', '/api/v1/accounts/not-created-yet')
   t.equal(implicit.statusCode, 404, 'an agent never creates accounts implicitly')
 })

@@ -21,6 +21,18 @@ async function lifecycle (t: TapTest, app: FastifyInstance, id: string): Promise
   t.match(got.json(), { id, limits: { messages_per_day: 4 } })
   const consumed = await call(app, 'POST', '/api/v1/quota/consume', { message_type: 'text', account: id })
   t.equal(consumed.statusCode, 200)
+  // The number's health: each route answered as its own, with its own body checks.
+  const signalled = await call(app, 'POST', `${url}/signals`, { type: 'send_failed', detail: 'timeout' })
+  t.equal(signalled.statusCode, 200, `signals: ${signalled.body.slice(0, 120)}`)
+  t.match(signalled.json(), { account: id, score: 95, signals: [{ type: 'send_failed', detail: 'timeout' }] })
+  t.match((await call(app, 'POST', `${url}/signals`, { type: 'nope' })).json(), { statusCode: 400, message: /body\/type must be one of/ })
+  t.match((await call(app, 'GET', `${url}/health`)).json(), { account: id, score: 95, paused_until: null })
+  t.match((await call(app, 'POST', `${url}/pause`, { minutes: 5 })).json(), { account: id, pause_reason: 'manual', paused_until: /Z$/ })
+  t.match((await call(app, 'POST', `${url}/pause`, { minutes: 0 })).json(), { statusCode: 400, message: /body\/minutes must be >= 1/ })
+  t.match((await call(app, 'POST', '/api/v1/quota/consume', { message_type: 'text', account: id })).json(), { allowed: false, reason: 'account_paused' })
+  t.match((await call(app, 'POST', `${url}/resume`, { x: 1 })).json(), { statusCode: 400, message: /body\/x is not an allowed field/ })
+  t.match((await call(app, 'POST', `${url}/resume`)).json(), { account: id, paused_until: null })
+  t.equal((await call(app, 'POST', `${url}/unpause`, {})).statusCode, 404, 'no other action')
   t.equal((await call(app, 'DELETE', url)).statusCode, 204, 'DELETE')
   t.equal((await call(app, 'GET', url)).statusCode, 404, 'gone')
   t.equal((await call(app, 'DELETE', url)).statusCode, 404, 'deleting it again is a 404, not a 414')
@@ -38,7 +50,10 @@ async function edges (t: TapTest, app: FastifyInstance): Promise<void> {
   t.equal((await call(app, 'GET', `/api/v1/accounts/${longest}`, undefined, null)).statusCode, 401, 'auth applies')
   t.equal((await call(app, 'DELETE', `/api/v1/accounts/${'b'.repeat(120)}`)).statusCode, 404)
   const doc = (await call(app, 'GET', '/docs/json', undefined, null)).json() as { paths: Record<string, unknown> }
-  t.strictSame(Object.keys(doc.paths).filter((p) => p.startsWith('/api/v1/accounts')), ['/api/v1/accounts', '/api/v1/accounts/{account}'], 'documented once')
+  t.strictSame(Object.keys(doc.paths).filter((p) => p.startsWith('/api/v1/accounts')), [
+    '/api/v1/accounts', '/api/v1/accounts/{account}', '/api/v1/accounts/{account}/signals', '/api/v1/accounts/{account}/health',
+    '/api/v1/accounts/{account}/pause', '/api/v1/accounts/{account}/resume'
+  ], 'documented once')
 }
 
 t.test('embedded in a bare Fastify() (router maxParamLength 100): 101- and 128-character ids work on every route', async (t) => {

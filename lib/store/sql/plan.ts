@@ -7,7 +7,7 @@ import { checkAuditEntry, checkIndexes } from './audit.js'
 import { checkAlert, checkOutcome } from './alerts.js'
 import { checkPauseOp, checkSignalOp } from './health.js'
 import { checkConsumed, checkConversation, checkKeyIds, checkMessage, checkStatuses } from './conversations.js'
-import { accountValues, checkConsumeInput, checkNewKey, checkResetInput, isDayKey, isWeekKey, toIso } from './rows.js'
+import { accountValues, checkConsumeInput, checkNewKey, checkResetInput, isDayKey, isHourKey, isWeekKey, toIso } from './rows.js'
 
 type Checks = { [K in OpName]: (op: OpOf<K>) => void }
 
@@ -64,7 +64,7 @@ const CHECKS: Checks = {
   'quota.release': (op) => {
     const i = op.input
     checkAccount(i?.account)
-    if (!Array.isArray(i.periods) || i.periods.length === 0 || i.periods.some((p) => !isDayKey(p) && !isWeekKey(p))) throw new TypeError('store: quota.release needs the day or week keys to lower')
+    if (!Array.isArray(i.periods) || i.periods.length === 0 || i.periods.some((p) => !isHourKey(p) && !isDayKey(p) && !isWeekKey(p))) throw new TypeError('store: quota.release needs the hour, day or week keys to lower')
     if (!['text', 'image', 'video'].includes(i.kind) || !Number.isSafeInteger(i.count) || i.count < 1) throw new TypeError('store: quota.release needs a kind and a positive count')
   },
   'conversations.save': (op) => { checkConversation(op.conversation, op.expected) },

@@ -18,14 +18,16 @@ export const SHARED_SQL = {
   insertReset: `INSERT INTO resets (${RESET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
   // What was sent each day: the counters, plus what manual daily resets cleared from them (a reset
   // clears the quota, not the history). Week keys (8 characters) and hour keys (13) can sort between
-  // two day keys; the length keeps them out.
+  // two day keys; the length keeps them out. A row that counts nothing
+  // (PostgreSQL creates a send's rows before deciding, and keeps them when it refuses) is no history.
   dayHistory: `SELECT u.period AS day, u.messages + coalesce(r.messages, 0) AS messages,
       u.images + coalesce(r.images, 0) AS images, u.videos + coalesce(r.videos, 0) AS videos
     FROM usage u LEFT JOIN (
       SELECT period, sum(before_messages) AS messages, sum(before_images) AS images, sum(before_videos) AS videos
       FROM resets WHERE account = ? AND reset_type = 'daily' AND source = 'manual' AND period >= ? AND period <= ? GROUP BY period
     ) r ON r.period = u.period
-    WHERE u.account = ? AND u.period >= ? AND u.period <= ? AND length(u.period) = 10 ORDER BY u.period`,
+    WHERE u.account = ? AND u.period >= ? AND u.period <= ? AND length(u.period) = 10
+      AND (u.messages + u.images + u.videos > 0 OR r.period IS NOT NULL) ORDER BY u.period`,
   createKey: 'INSERT INTO api_keys (id, name, role, account, digest, created_at) VALUES (?, ?, ?, ?, ?, ?)',
   listKeys: 'SELECT id, name, role, account, created_at, last_used_at FROM api_keys WHERE revoked_at IS NULL ORDER BY created_at, id',
   findKey: 'SELECT * FROM api_keys WHERE digest = ?',

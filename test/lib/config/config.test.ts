@@ -15,8 +15,9 @@ t.test('the README\'s configuration defaults with an empty environment', async (
     timezone: 'UTC',
     reset_time: '00:00',
     week_start: 'monday',
-    limits: { messages_per_day: 200, messages_per_week: 1000, images_per_day: 50, videos_per_week: 20 },
-    delays: { min_seconds: 2, max_seconds: 8, media_seconds: 5 }
+    limits: { messages_per_day: 200, messages_per_week: 1000, images_per_day: 50, videos_per_week: 20, messages_per_hour: 30 },
+    delays: { min_seconds: 2, max_seconds: 8, media_seconds: 5 },
+    warmup: { enabled: true, start_per_day: 20, days: 14 }
   })
   t.same(c.rateLimit, { max: 1200, timeWindow: '1 minute' })
   t.equal(c.scheduler, true)
@@ -151,4 +152,15 @@ t.test('AI settings that cannot work refuse the start, naming the variable', asy
   // A base URL may carry credentials: the refusal does not quote it.
   const refusal = t.throws(() => loadConfig({}, { SELLIFY_AI_BASE_URL: 'ftp://user:secret@models.example' })) as Error
   t.notOk(refusal.message.includes('secret'), refusal.message)
+})
+
+t.test('the hourly cap and the warm-up of new accounts come from the environment, checked like the other defaults', async (t) => {
+  const c = loadConfig({}, { SELLIFY_MESSAGES_PER_HOUR: '12', SELLIFY_WARMUP: 'off', SELLIFY_WARMUP_START_PER_DAY: '5', SELLIFY_WARMUP_DAYS: '30' })
+  t.equal(c.defaults.limits.messages_per_hour, 12)
+  t.same(c.defaults.warmup, { enabled: false, start_per_day: 5, days: 30 })
+  t.throws(() => loadConfig({}, { SELLIFY_WARMUP: 'maybe' }), /SELLIFY_WARMUP/)
+  t.throws(() => loadConfig({}, { SELLIFY_MESSAGES_PER_HOUR: '1.5' }), /SELLIFY_MESSAGES_PER_HOUR/)
+  t.throws(() => loadConfig({}, { SELLIFY_MESSAGES_PER_HOUR: '-1' }), /SELLIFY_MESSAGES_PER_HOUR/)
+  t.throws(() => loadConfig({}, { SELLIFY_WARMUP_DAYS: '0' }), /SELLIFY_WARMUP_DAYS/)
+  t.throws(() => loadConfig({}, { SELLIFY_WARMUP_DAYS: '91' }), /SELLIFY_WARMUP_DAYS/)
 })

@@ -260,3 +260,128 @@ t.test('validation', async (t) => {
   t.throws(() => at('2026-01-01T00:00:00Z', { timezone: 'Europe/Berln' }), /invalid time zone "Europe\/Berln"/)
   t.throws(() => at('2026-01-01T00:00:00Z', { reset_time: '24:00' }), /invalid reset time "24:00"/)
 })
+
+/** The hour key and end at an instant in a zone (the hour is the calendar's: the reset time plays no part). */
+function hourOf (iso: string | number, timezone: string): { hour: string, end: string } {
+  const p = periodsAt(new Date(iso), { ...DEFAULTS, timezone })
+  return { hour: p.hour, end: p.hourEnd.toISOString() }
+}
+
+/** Every hour label from `from` to `to` (ISO), walked from one hourEnd to the next: key, start, end, length in hours. */
+function walkHours (timezone: string, from: string, to: string): Array<{ hour: string, start: string, end: string, hours: number }> {
+  const out = []
+  let t = Date.parse(from)
+  while (t < Date.parse(to)) {
+    const p = periodsAt(new Date(t), { ...DEFAULTS, timezone })
+    out.push({ hour: p.hour, start: new Date(t).toISOString(), end: p.hourEnd.toISOString(), hours: (p.hourEnd.getTime() - t) / HOUR })
+    t = p.hourEnd.getTime()
+  }
+  return out
+}
+
+t.test('hour keys are the local calendar hour, YYYY-MM-DDTHH', async (t) => {
+  t.same(hourOf('2026-01-18T12:00:00Z', 'UTC'), { hour: '2026-01-18T12', end: '2026-01-18T13:00:00.000Z' })
+  t.same(hourOf('2026-01-18T12:59:59.999Z', 'UTC'), { hour: '2026-01-18T12', end: '2026-01-18T13:00:00.000Z' })
+  t.same(hourOf('2026-01-18T13:00:00Z', 'UTC'), { hour: '2026-01-18T13', end: '2026-01-18T14:00:00.000Z' }, 'the next hour begins at hourEnd')
+  t.same(hourOf('2026-01-18T23:30:00Z', 'Europe/Paris'), { hour: '2026-01-19T00', end: '2026-01-19T00:00:00.000Z' }, 'the local date, not UTC\'s')
+  t.same(hourOf('2025-12-31T23:59:59.999Z', 'UTC'), { hour: '2025-12-31T23', end: '2026-01-01T00:00:00.000Z' })
+  // Kolkata, reset at 04:30: 04:29 local on the 19th is still the day of the 18th, but its hour is the 19th's.
+  const p = at('2026-01-18T22:59:00Z', { timezone: 'Asia/Kolkata', reset_time: '04:30' })
+  t.equal(p.day, '2026-01-18')
+  t.equal(p.hour, '2026-01-19T04')
+  t.equal(p.hourEnd.toISOString(), '2026-01-18T23:30:00.000Z')
+})
+
+t.test('Europe/Paris: the skipped hour of spring never exists, the repeated hour of autumn lasts two hours', async (t) => {
+  // 2026-03-29: 02:00 CET became 03:00 CEST at 01:00Z.
+  t.same(walkHours('Europe/Paris', '2026-03-28T23:00:00Z', '2026-03-29T03:00:00Z').map(({ hour, end, hours }) => ({ hour, end, hours })), [
+    { hour: '2026-03-29T00', end: '2026-03-29T00:00:00.000Z', hours: 1 },
+    { hour: '2026-03-29T01', end: '2026-03-29T01:00:00.000Z', hours: 1 },
+    { hour: '2026-03-29T03', end: '2026-03-29T02:00:00.000Z', hours: 1 },
+    { hour: '2026-03-29T04', end: '2026-03-29T03:00:00.000Z', hours: 1 }
+  ], 'no T02')
+  t.same(hourOf('2026-03-29T00:59:59.999Z', 'Europe/Paris'), { hour: '2026-03-29T01', end: '2026-03-29T01:00:00.000Z' })
+  t.same(hourOf('2026-03-29T01:00:00Z', 'Europe/Paris'), { hour: '2026-03-29T03', end: '2026-03-29T02:00:00.000Z' })
+
+  // 2026-10-25: 03:00 CEST became 02:00 CET at 01:00Z; 02:xx happens twice, and is one hour key.
+  const fall = walkHours('Europe/Paris', '2026-10-24T23:00:00Z', '2026-10-25T03:00:00Z')
+  t.same(fall.map((h) => h.hour), ['2026-10-25T01', '2026-10-25T02', '2026-10-25T03'])
+  t.same(fall[1], { hour: '2026-10-25T02', start: '2026-10-25T00:00:00.000Z', end: '2026-10-25T02:00:00.000Z', hours: 2 })
+  for (const instant of ['2026-10-25T00:00:00Z', '2026-10-25T00:59:59.999Z', '2026-10-25T01:00:00Z', '2026-10-25T01:59:59.999Z']) {
+    t.same(hourOf(instant, 'Europe/Paris'), { hour: '2026-10-25T02', end: '2026-10-25T02:00:00.000Z' }, `${instant}: both passes through 02:xx`)
+  }
+  t.same(hourOf('2026-10-25T02:00:00Z', 'Europe/Paris'), { hour: '2026-10-25T03', end: '2026-10-25T03:00:00.000Z' })
+})
+
+t.test('America/New_York: 2026-03-08 has no T02, 2026-11-01 T01 lasts two hours', async (t) => {
+  t.same(walkHours('America/New_York', '2026-03-08T05:00:00Z', '2026-03-08T09:00:00Z').map((h) => [h.hour, h.hours]), [
+    ['2026-03-08T00', 1], ['2026-03-08T01', 1], ['2026-03-08T03', 1], ['2026-03-08T04', 1]
+  ])
+  t.same(hourOf('2026-03-08T07:00:00Z', 'America/New_York'), { hour: '2026-03-08T03', end: '2026-03-08T08:00:00.000Z' })
+  t.same(walkHours('America/New_York', '2026-11-01T04:00:00Z', '2026-11-01T08:00:00Z').map((h) => [h.hour, h.hours]), [
+    ['2026-11-01T00', 1], ['2026-11-01T01', 2], ['2026-11-01T02', 1]
+  ])
+  t.same(hourOf('2026-11-01T06:30:00Z', 'America/New_York'), { hour: '2026-11-01T01', end: '2026-11-01T07:00:00.000Z' }, 'the second 01:30 (EST)')
+})
+
+t.test('Australia/Lord_Howe: a half-hour DST shift ends the label where the wall clock changes', async (t) => {
+  // 2026-04-05: 02:00 (+11) went back to 01:30 (+10:30) at 15:00Z; 01:30-02:00 happened twice.
+  t.same(walkHours('Australia/Lord_Howe', '2026-04-04T13:00:00Z', '2026-04-04T17:30:00Z').map((h) => [h.hour, h.start, h.hours]), [
+    ['2026-04-05T00', '2026-04-04T13:00:00.000Z', 1],
+    ['2026-04-05T01', '2026-04-04T14:00:00.000Z', 1.5],
+    ['2026-04-05T02', '2026-04-04T15:30:00.000Z', 1],
+    ['2026-04-05T03', '2026-04-04T16:30:00.000Z', 1]
+  ])
+  t.same(hourOf('2026-04-04T15:15:00Z', 'Australia/Lord_Howe'), { hour: '2026-04-05T01', end: '2026-04-04T15:30:00.000Z' }, 'the second 01:45')
+  // 2026-10-04: 02:00 (+10:30) jumped to 02:30 (+11) at 15:30Z; T02 is half an hour long.
+  t.same(walkHours('Australia/Lord_Howe', '2026-10-03T13:30:00Z', '2026-10-03T17:00:00Z').map((h) => [h.hour, h.start, h.hours]), [
+    ['2026-10-04T00', '2026-10-03T13:30:00.000Z', 1],
+    ['2026-10-04T01', '2026-10-03T14:30:00.000Z', 1],
+    ['2026-10-04T02', '2026-10-03T15:30:00.000Z', 0.5],
+    ['2026-10-04T03', '2026-10-03T16:00:00.000Z', 1]
+  ])
+})
+
+t.test('Asia/Kolkata (+05:30, no DST): hours begin at local :00, UTC :30', async (t) => {
+  t.same(hourOf('2026-01-18T06:45:00Z', 'Asia/Kolkata'), { hour: '2026-01-18T12', end: '2026-01-18T07:30:00.000Z' })
+  t.same(hourOf('2026-01-18T06:29:59.999Z', 'Asia/Kolkata'), { hour: '2026-01-18T11', end: '2026-01-18T06:30:00.000Z' })
+  t.same(hourOf('2026-01-18T06:30:00Z', 'Asia/Kolkata'), { hour: '2026-01-18T12', end: '2026-01-18T07:30:00.000Z' })
+  t.same(hourOf('2026-01-18T18:29:59Z', 'Asia/Kolkata'), { hour: '2026-01-18T23', end: '2026-01-18T18:30:00.000Z' })
+  t.same(hourOf('2026-01-18T18:30:00Z', 'Asia/Kolkata'), { hour: '2026-01-19T00', end: '2026-01-18T19:30:00.000Z' }, 'a new local date at UTC 18:30')
+  const day = walkHours('Asia/Kolkata', '2026-01-17T18:30:00Z', '2026-01-18T18:30:00Z')
+  t.equal(day.length, 24)
+  t.ok(day.every((h) => h.hours === 1 && h.start.endsWith(':30:00.000Z')), 'every hour is one hour long, from UTC :30')
+})
+
+t.test('hour keys tile time around DST changes, whatever order instants are asked in', async (t) => {
+  const changes: Array<[string, string]> = [
+    ['Europe/Paris', '2026-03-29'], ['Europe/Paris', '2026-10-25'],
+    ['America/New_York', '2026-03-08'], ['America/New_York', '2026-11-01'],
+    ['Australia/Lord_Howe', '2026-04-05'], ['Australia/Lord_Howe', '2026-10-04'],
+    ['Asia/Kolkata', '2026-01-18'], ['UTC', '2026-01-18']
+  ]
+  for (const [timezone, date] of changes) {
+    const from = Date.parse(`${date}T00:00:00Z`) - 24 * HOUR
+    const to = from + 48 * HOUR
+    const step = 7 * 60_000
+    const instants = Array.from({ length: Math.floor((to - from) / step) }, (_, i) => from + i * step)
+    const forward = instants.map((ms) => hourOf(ms, timezone))
+    // Backwards, and interleaved with another zone: the cache of the latest hour must not change answers.
+    const backward = [...instants].reverse().map((ms) => { hourOf(ms, 'Asia/Tokyo'); return hourOf(ms, timezone) }).reverse()
+    t.same(backward, forward, `${timezone} ${date}: the same answers in any order`)
+    let bad = 0
+    for (let i = 0; i < instants.length; i++) {
+      const h = forward[i]
+      const local = DateTime.fromMillis(instants[i], { zone: timezone })
+      if (h.hour !== local.toFormat("yyyy-LL-dd'T'HH")) bad++
+      if (Date.parse(h.end) <= instants[i]) bad++
+      if (i > 0 && forward[i - 1].hour !== h.hour && !(forward[i - 1].hour < h.hour)) bad++
+      if (i > 0 && forward[i - 1].hour === h.hour && forward[i - 1].end !== h.end) bad++
+    }
+    t.equal(bad, 0, `${timezone} ${date}: each key is the wall clock's hour, ascends, and has one end`)
+    const walked = walkHours(timezone, new Date(from).toISOString(), new Date(to).toISOString())
+    t.equal(new Set(walked.map((h) => h.hour)).size, walked.length, `${timezone} ${date}: a label is never two periods`)
+    t.ok(walked.every((h, i) => i === 0 || periodsAt(new Date(Date.parse(h.start) - 1), { ...DEFAULTS, timezone }).hour === walked[i - 1].hour),
+      `${timezone} ${date}: the key changes exactly at hourEnd`)
+  }
+})

@@ -13,7 +13,7 @@ const account = (id: string): Account => makeAccount(id)
 
 const messages = (n: number): PeriodUsage => ({ messages: n, images: 0, videos: 0 })
 const snapshot = (id: string, n: number): UsageSnapshot => ({
-  account: id, usage: { day: messages(n), week: messages(n) }, dayEnd: new Date('2026-01-15T00:00:00Z'), weekEnd: new Date('2026-01-19T00:00:00Z')
+  account: id, usage: { hour: messages(n), day: messages(n), week: messages(n) }, dayEnd: new Date('2026-01-15T00:00:00Z'), weekEnd: new Date('2026-01-19T00:00:00Z')
 })
 
 /** Fake engines whose store reads the test answers by hand. */

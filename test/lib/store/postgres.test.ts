@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { createPostgresStore, type PostgresStoreOptions } from '../../../lib/store/postgres/index.js'
 import { createStore } from '../../../lib/store/index.js'
 import { POSTGRES_MIGRATIONS } from '../../../lib/store/postgres/migrations.js'
-import { input, storeContract, writable, type TestStore } from './contract/index.js'
+import { input, keys, storeContract, writable, type TestStore } from './contract/index.js'
 import { PG_URL as url, pgSkip } from '../../helper.js'
 
 const schema = `sellify_test_${randomBytes(6).toString('hex')}`
@@ -112,7 +112,7 @@ if (skip !== false) {
     await holder.query('ROLLBACK')
     const after = await Promise.all(heldConsumes)
     t.ok(after.every((r) => r.ok), 'the held accounts were answered once their rows were free')
-    for (const id of held) t.equal((await store.getUsage(id, '2026-01-18', '2026-W03')).day.messages, 3, `${id} counted each consume once`)
+    for (const id of held) t.equal((await store.getUsage(id, keys('2026-01-18', '2026-W03'))).day.messages, 3, `${id} counted each consume once`)
   })
 
   t.test('a database that cannot take writes: ping, reads and writes reject until a write commits again', async (t) => {
@@ -148,13 +148,13 @@ if (skip !== false) {
     await admin.query(`ALTER ROLE ${role} SET default_transaction_read_only = on`)
     await reconnect()
     await t.rejects(store.ping(), { code: '25006' }, 'the health probe fails: nothing can be written')
-    await t.rejects(store.getUsage('ro', '2026-01-18', '2026-W03'), { code: '25006' }, 'a read (what check does) rejects as well')
+    await t.rejects(store.getUsage('ro', keys('2026-01-18', '2026-W03')), { code: '25006' }, 'a read (what check does) rejects as well')
     await t.rejects(store.consume(input('ro')), { code: '25006' })
 
     await admin.query(`ALTER ROLE ${role} RESET default_transaction_read_only`)
     await reconnect()
     await t.resolves(store.ping(), 'healthy again once a write commits')
-    t.strictSame((await store.getUsage('ro', '2026-01-18', '2026-W03')).day.messages, 1)
+    t.strictSame((await store.getUsage('ro', keys('2026-01-18', '2026-W03'))).day.messages, 1)
   })
 
   t.test('createStore picks PostgreSQL when a database URL is set', async (t) => {

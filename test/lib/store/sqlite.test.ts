@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads'
 import { createSqliteStore, type SqliteStore } from '../../../lib/store/sqlite/index.js'
 import { createStore } from '../../../lib/store/index.js'
 import { SQLITE_MIGRATIONS } from '../../../lib/store/sqlite/migrations.js'
-import { input, makeAccount, storeContract, writable, type TestStore } from './contract/index.js'
+import { input, keys, makeAccount, storeContract, writable, type TestStore } from './contract/index.js'
 
 const dir = t.testdir({})
 const file = join(dir, 'contract.db')
@@ -54,7 +54,7 @@ t.test('migrations are recorded once, whichever store runs them', async (t) => {
 t.test('consumes of one event-loop turn are decided in arrival order', async (t) => {
   const store = await openStore()
   t.teardown(() => store.close())
-  const limits = { messages_per_day: 3, messages_per_week: 1000, images_per_day: 50, videos_per_week: 20 }
+  const limits = { messages_per_day: 3, messages_per_week: 1000, images_per_day: 50, videos_per_week: 20, messages_per_hour: 1000 }
   const results = await Promise.all(Array.from({ length: 6 }, () => store.consume(input('order', { limits }))))
   t.strictSame(results.map(r => r.ok), [true, true, true, false, false, false])
   t.strictSame(results.map(r => r.ok ? r.after.day.messages : r.usage.day.messages), [1, 2, 3, 3, 3, 3])
@@ -74,6 +74,7 @@ t.test('a resolved consume is already on disk for any other connection', async (
   t.ok(results.every(r => r.ok))
   t.strictSame(read.get('durable', '2026-01-18'), { messages: 3, images: 2, videos: 1 })
   t.strictSame(read.get('durable', '2026-W03'), { messages: 3, images: 2, videos: 1 })
+  t.strictSame(read.get('durable', '2026-01-18T12'), { messages: 3, images: 2, videos: 1 }, 'the hour row too')
 })
 
 t.test('close settles queued writes before closing; the file keeps them', async (t) => {
@@ -88,7 +89,7 @@ t.test('close settles queued writes before closing; the file keeps them', async 
   t.equal(results.filter(r => r.ok).length, 10)
   const reopened = await openStore(path)
   t.teardown(() => reopened.close())
-  t.equal((await reopened.getUsage('closing', '2026-01-18', '2026-W03')).day.messages, 10)
+  t.equal((await reopened.getUsage('closing', keys('2026-01-18', '2026-W03'))).day.messages, 10)
 })
 
 t.test('a batch that cannot commit rejects every consume of it and keeps nothing', async (t) => {
@@ -106,7 +107,7 @@ t.test('a batch that cannot commit rejects every consume of it and keeps nothing
   blocker.exec('ROLLBACK')
   t.ok(results.every(r => r.status === 'rejected'), 'every consume of the batch rejects')
   t.match((results[0] as PromiseRejectedResult).reason, { code: /^SQLITE_BUSY/ })
-  t.equal((await store.getUsage('busy', '2026-01-18', '2026-W03')).day.messages, 0, 'nothing of it was kept')
+  t.equal((await store.getUsage('busy', keys('2026-01-18', '2026-W03'))).day.messages, 0, 'nothing of it was kept')
 
   // A lock released before the retries run out only delays the batch.
   blocker.exec('BEGIN IMMEDIATE')
@@ -169,7 +170,7 @@ t.test('1000 consumes from two threads on one file grant exactly 100', async (t)
   const outcomes = [...mine.map(r => r.status === 'fulfilled' ? (r.value.ok ? 'granted' : 'denied') : `error: ${String(r.reason)}`), ...theirs]
   t.strictSame(outcomes.filter(o => o.startsWith('error')), [], 'no consume failed')
   t.equal(outcomes.filter(o => o === 'granted').length, 100)
-  t.equal((await store.getUsage('threads', '2026-01-18', '2026-W03')).day.messages, 100)
+  t.equal((await store.getUsage('threads', keys('2026-01-18', '2026-W03'))).day.messages, 100)
 })
 
 t.test('createStore picks SQLite, creates the folder, allows :memory:', async (t) => {

@@ -1,7 +1,7 @@
 /** The accounts engine's store contract, run against every backend. */
 import type { Test } from 'tap'
 import { createHash } from 'node:crypto'
-import { consumeInput, DAY, makeAccount, uid, usage, WEEK, type ContractContext } from './fixtures.js'
+import { consumeInput, DAY, keys, makeAccount, uid, usage, WEEK, type ContractContext } from './fixtures.js'
 
 export function accountsContract (t: Test, { open }: ContractContext): void {
   t.test('accounts: put, ensure, get, list, delete', async (t) => {
@@ -86,14 +86,14 @@ export function accountsContract (t: Test, { open }: ContractContext): void {
     await store.createKey({ id: uid('k-doomed'), name: 'agent', role: 'agent', account: id, digest, created_at: '2026-01-01T00:00:00.000Z' })
 
     t.equal(await store.deleteAccount(id, '2026-01-18T10:00:00.000Z'), true)
-    t.strictSame(await store.getUsage(id, DAY, WEEK), { day: usage(0), week: usage(0) })
+    t.strictSame(await store.getUsage(id, keys(DAY, WEEK)), { hour: usage(0), day: usage(0), week: usage(0) })
     t.equal(await store.hasReset(id, 'daily', DAY), false)
     t.strictSame(await store.listResets({ account: id, limit: 10 }), [])
     t.strictSame(await store.dayHistory(id, '2026-01-01', '2026-01-31'), [])
     const key = await store.findKeyByDigest(digest)
     t.equal(key?.revoked_at, '2026-01-18T10:00:00.000Z')
 
-    t.strictSame(await store.getUsage(keep, DAY, WEEK), { day: usage(2, 0, 2), week: usage(2, 0, 2) }, 'other accounts untouched')
+    t.strictSame(await store.getUsage(keep, keys(DAY, WEEK)), { hour: usage(2, 0, 2), day: usage(2, 0, 2), week: usage(2, 0, 2) }, 'other accounts untouched')
     t.equal(await store.hasReset(keep, 'daily', DAY), true)
   })
 }

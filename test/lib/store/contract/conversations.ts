@@ -6,7 +6,7 @@ import { consumeOp, releaseOp } from '../../../../lib/quota/store.js'
 import type { Kind } from '../../../../lib/quota/types.js'
 import type { StoreOp } from '../../../../lib/store/contract.js'
 import { thenOp } from '../../../../lib/shared/unit-of-work.js'
-import { BIG, consumeInput, DAY, makeAccount, uid, usage, WEEK, type ContractContext, type TestStore } from './fixtures.js'
+import { BIG, consumeInput, DAY, keys, makeAccount, uid, usage, WEEK, type ContractContext, type TestStore } from './fixtures.js'
 
 type Conversation = Omit<StoredConversation, 'version'>
 
@@ -114,7 +114,7 @@ export function conversationsContract (t: Test, { open }: ContractContext): void
       claimDecisionOp(decision(account, 'k-1', 'mk-cas'), SINCE),
       saveConversationOp(conversation(account, 'k-1', { state: 'intent' }), 0)
     ]), CHANGED)
-    t.strictSame(await store.getUsage(account, DAY, WEEK), { day: usage(0), week: usage(0) }, 'the consume before it was not counted')
+    t.strictSame(await store.getUsage(account, keys(DAY, WEEK)), { hour: usage(0), day: usage(0), week: usage(0) }, 'the consume before it was not counted')
     t.strictSame(await store.conversationMessages(account, 'k-1', 10), [], 'the messages were not stored')
     t.strictSame(await store.commit([claimDecisionOp(decision(account, 'k-1', 'mk-cas'), SINCE)]), [{ claimed: true }], 'the claim was not kept')
     t.match(await store.getConversation(account, 'k-1'), { state: 'discovery', version: 1 })
@@ -132,7 +132,7 @@ export function conversationsContract (t: Test, { open }: ContractContext): void
     t.match(stale, { status: 'rejected', reason: CHANGED })
     t.match(consumed, { status: 'fulfilled', value: [{ ok: true }] }, 'a consume committed at the same time is kept')
     t.match(inserted, { status: 'fulfilled', value: [1] }, 'a save committed at the same time is kept')
-    t.strictSame(await store.getUsage(account, DAY, WEEK), { day: usage(1), week: usage(1) })
+    t.strictSame(await store.getUsage(account, keys(DAY, WEEK)), { hour: usage(1), day: usage(1), week: usage(1) })
     t.equal((await store.getConversation(account, 'k-2'))?.version, 1)
   })
 
@@ -363,26 +363,27 @@ export function conversationsContract (t: Test, { open }: ContractContext): void
       consumeOp(consumeInput(account, 'video', 1)),
       consumeOp(consumeInput(account, 'image', 4, {}, { day: nextDay, week: nextWeek }))
     ])
-    t.strictSame(await store.getUsage(account, DAY, WEEK), { day: usage(6, 3, 1), week: usage(6, 3, 1) })
+    t.strictSame(await store.getUsage(account, keys(DAY, WEEK)), { hour: usage(6, 3, 1), day: usage(6, 3, 1), week: usage(6, 3, 1) })
     const release = (kind: Kind, count: number, periods: string[] = [DAY, WEEK]) => releaseOp({ account, periods, kind, count })
+    // The hour's row is lowered only when its key is given (below): these give the day and the week.
 
     t.strictSame(await store.commit([release('image', 2)]), [2], 'the day row and the week row')
-    t.strictSame(await store.getUsage(account, DAY, WEEK), { day: usage(4, 1, 1), week: usage(4, 1, 1) }, 'an image gives back messages and images')
+    t.strictSame(await store.getUsage(account, keys(DAY, WEEK)), { hour: usage(6, 3, 1), day: usage(4, 1, 1), week: usage(4, 1, 1) }, 'an image gives back messages and images')
     t.strictSame(await store.commit([release('text', 1)]), [2])
-    t.strictSame(await store.getUsage(account, DAY, WEEK), { day: usage(3, 1, 1), week: usage(3, 1, 1) }, 'a text gives back messages only')
+    t.strictSame(await store.getUsage(account, keys(DAY, WEEK)), { hour: usage(6, 3, 1), day: usage(3, 1, 1), week: usage(3, 1, 1) }, 'a text gives back messages only')
     t.strictSame(await store.commit([release('video', 5)]), [2])
-    t.strictSame(await store.getUsage(account, DAY, WEEK), { day: usage(0, 1, 0), week: usage(0, 1, 0) }, 'never below 0')
+    t.strictSame(await store.getUsage(account, keys(DAY, WEEK)), { hour: usage(6, 3, 1), day: usage(0, 1, 0), week: usage(0, 1, 0) }, 'never below 0')
     t.strictSame(await store.commit([release('image', 1, [WEEK])]), [1], 'only the periods given (the day is over)')
-    t.strictSame(await store.getUsage(account, DAY, WEEK), { day: usage(0, 1, 0), week: usage(0, 0, 0) })
-    t.strictSame(await store.getUsage(account, nextDay, nextWeek), { day: usage(4, 4), week: usage(4, 4) }, 'other periods untouched')
+    t.strictSame(await store.getUsage(account, keys(DAY, WEEK)), { hour: usage(6, 3, 1), day: usage(0, 1, 0), week: usage(0, 0, 0) })
+    t.strictSame(await store.getUsage(account, keys(nextDay, nextWeek)), { hour: usage(4, 4), day: usage(4, 4), week: usage(4, 4) }, 'other periods untouched')
     t.strictSame(await store.commit([release('text', 1, ['2026-02-01', '2026-W05'])]), [0], 'periods without a row: nothing lowered')
     t.strictSame(await store.commit([releaseOp({ account: uid('release-none'), periods: [DAY, WEEK], kind: 'image', count: 1 })]), [0], 'nothing counted: nothing to give back')
-    t.strictSame(await store.getUsage(uid('release-none'), DAY, WEEK), { day: usage(0), week: usage(0) })
+    t.strictSame(await store.getUsage(uid('release-none'), keys(DAY, WEEK)), { hour: usage(0), day: usage(0), week: usage(0) })
 
     const [consumed, released] = await store.commit([consumeOp(consumeInput(account, 'image', 2)), release('image', 1)])
     t.match(consumed, { ok: true, after: { day: usage(2, 3, 0), week: usage(2, 2, 0) } })
     t.equal(released, 2)
-    t.strictSame(await store.getUsage(account, DAY, WEEK), { day: usage(1, 2, 0), week: usage(1, 1, 0) }, 'a release sees the consume before it in its plan')
+    t.strictSame(await store.getUsage(account, keys(DAY, WEEK)), { hour: usage(8, 5, 1), day: usage(1, 2, 0), week: usage(1, 1, 0) }, 'a release sees the consume before it in its plan')
     await t.rejects(store.commit([release('image', 0)]), /store:/, 'a release gives back at least one')
     await t.rejects(store.commit([release('image', 1, [])]), /store:/, 'a release names its periods')
     await t.rejects(store.commit([release('image', 1, ['yesterday'])]), /store:/, 'as day or week keys')
@@ -405,13 +406,13 @@ export function conversationsContract (t: Test, { open }: ContractContext): void
     t.strictSame(results[1], [1, 1], 'one result per operation it built, in order')
     t.strictSame(await store.conversationMessages(account, 'k-1', 10), [reply])
     t.equal((await store.getConversation(account, 'k-1'))?.version, 1)
-    t.strictSame(await store.getUsage(account, DAY, WEEK), { day: usage(1), week: usage(1) })
+    t.strictSame(await store.getUsage(account, keys(DAY, WEEK)), { hour: usage(1), day: usage(1), week: usage(1) })
 
     await t.rejects(store.commit([
       consumeOp(consumeInput(account, 'text', 1)),
       thenOp(() => [appendMessagesOp([message(account, 'k-2')]), saveConversationOp(conversation(account, 'k-1'), 0)])
     ]), CHANGED, 'an operation it built fails')
-    t.strictSame(await store.getUsage(account, DAY, WEEK), { day: usage(1), week: usage(1) }, 'the consume before it was undone')
+    t.strictSame(await store.getUsage(account, keys(DAY, WEEK)), { hour: usage(1), day: usage(1), week: usage(1) }, 'the consume before it was undone')
     t.strictSame(await store.conversationMessages(account, 'k-2', 10), [], 'and what it built too')
 
     await t.rejects(store.commit([
@@ -419,12 +420,12 @@ export function conversationsContract (t: Test, { open }: ContractContext): void
       appendMessagesOp([message(account, 'k-3')]),
       thenOp(() => { throw new Error('build failed') })
     ]), /build failed/, 'build throws')
-    t.strictSame(await store.getUsage(account, DAY, WEEK), { day: usage(1), week: usage(1) }, 'the consume was not counted')
+    t.strictSame(await store.getUsage(account, keys(DAY, WEEK)), { hour: usage(1), day: usage(1), week: usage(1) }, 'the consume was not counted')
     t.strictSame(await store.conversationMessages(account, 'k-3', 10), [], 'the messages were not stored')
 
     await t.rejects(store.commit([consumeOp(consumeInput(account, 'text', 1)), thenOp(() => [{ op: 'nope' } as unknown as StoreOp])]), /unknown operation/,
       'what it builds is checked like any plan')
-    t.strictSame(await store.getUsage(account, DAY, WEEK), { day: usage(1), week: usage(1) })
+    t.strictSame(await store.getUsage(account, keys(DAY, WEEK)), { hour: usage(1), day: usage(1), week: usage(1) })
   })
 
   t.test('plan.then: a refused consume can choose other operations', async (t) => {
@@ -448,7 +449,7 @@ export function conversationsContract (t: Test, { open }: ContractContext): void
     t.strictSame(noThen, [1])
     t.strictSame(await store.conversationMessages(refused, 'k-1', 10), [], 'refused: no reply')
     t.match(await store.getConversation(refused, 'k-1'), { state: 'negative', version: 1 }, 'the other operations were applied')
-    t.strictSame(await store.getUsage(refused, DAY, WEEK), { day: usage(0), week: usage(0) })
+    t.strictSame(await store.getUsage(refused, keys(DAY, WEEK)), { hour: usage(0), day: usage(0), week: usage(0) })
   })
 
   t.test('plan.then: nested, each sees the results of its own plan before it', async (t) => {
@@ -477,7 +478,7 @@ export function conversationsContract (t: Test, { open }: ContractContext): void
       thenOp<StoreOp>(() => [claimDecisionOp(lost, SINCE), thenOp(() => { throw new Error('inner build failed') })])
     ]), /inner build failed/)
     t.equal(await store.getDecision(lost.id), null, 'an inner throw undoes the outer plan')
-    t.strictSame(await store.getUsage(account, DAY, WEEK), { day: usage(1, 1), week: usage(1, 1) })
+    t.strictSame(await store.getUsage(account, keys(DAY, WEEK)), { hour: usage(1, 1), day: usage(1, 1), week: usage(1, 1) })
   })
 
   t.test('plan.then: a build may add no operation', async (t) => {
@@ -485,7 +486,7 @@ export function conversationsContract (t: Test, { open }: ContractContext): void
     const [account] = await accounts(store, 'then-empty')
     const results = await store.commit([consumeOp(consumeInput(account, 'text', 1)), thenOp(() => [])])
     t.match(results, [{ ok: true }, []], 'its result is an empty list')
-    t.strictSame(await store.getUsage(account, DAY, WEEK), { day: usage(1), week: usage(1) }, 'the plan was kept')
+    t.strictSame(await store.getUsage(account, keys(DAY, WEEK)), { hour: usage(1), day: usage(1), week: usage(1) }, 'the plan was kept')
   })
 
   t.test('timestamps are kept as ISO 8601 UTC with milliseconds and compared as instants', async (t) => {
@@ -551,7 +552,7 @@ export function conversationsContract (t: Test, { open }: ContractContext): void
       recordDecisionOp('x', 'done', 'v1.a', { kind: 'text', count: 0, day: DAY, week: WEEK })
     ]
     for (const op of bad) await t.rejects(store.commit([consumeOp(consumeInput(account, 'text', 1)), op]), /store:/, `${op.op} refused`)
-    t.strictSame(await store.getUsage(account, DAY, WEEK), { day: usage(0), week: usage(0) }, 'no consume was counted')
+    t.strictSame(await store.getUsage(account, keys(DAY, WEEK)), { hour: usage(0), day: usage(0), week: usage(0) }, 'no consume was counted')
     t.equal(await store.getConversation(account, 'k-1'), null)
   })
 }

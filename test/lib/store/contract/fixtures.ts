@@ -5,8 +5,8 @@ import { defaultSettings } from '../../../../lib/accounts/settings.js'
 import { deleteAccountOp, ensureAccountOp, putAccountOp } from '../../../../lib/accounts/store.js'
 import type { Account } from '../../../../lib/accounts/types.js'
 import { createKeyOp, revokeKeyOp, touchKeyOp, type NewApiKey } from '../../../../lib/keys/store.js'
-import { consumeOp, type AccountZone, type ConsumeInput, type ConsumeResult } from '../../../../lib/quota/store.js'
-import type { Kind, LimitName, Limits, UsagePair } from '../../../../lib/quota/types.js'
+import { consumeOp, type AccountZone, type ConsumeInput, type ConsumeResult, type ConsumeState, type UsageKeys } from '../../../../lib/quota/store.js'
+import type { Kind, Limits, Refusal, UsagePair, Warmup } from '../../../../lib/quota/types.js'
 import { recordResetOp, type ResetInput } from '../../../../lib/resets/store.js'
 import type { ResetType } from '../../../../lib/resets/types.js'
 import type { Store } from '../../../../lib/store/contract.js'
@@ -20,25 +20,26 @@ export interface StoreHarness {
 export type TestStore = Store & ReturnType<typeof writes>
 
 /**
- * A consume as the suites write it: with the limits it is decided by. The store reads the limits of the
- * committed account, so `consume` below first makes the account have them (UTC, 00:00, monday).
+ * A consume as the suites write it: with the limits (and the warm-up, none unless told) it is decided by.
+ * The store reads the limits of the committed account, so `consume` below first makes the account have
+ * them (UTC, 00:00, monday).
  */
-export type TestConsume = ConsumeInput & { limits: Limits }
+export type TestConsume = ConsumeInput & { limits: Limits, warmup?: Warmup }
 
 type Decided = Exclude<ConsumeResult, { limit: null }>
 /** What the suites compare: the decision without the limits it echoes (the suites set those themselves). */
-type Outcome = { ok: true, before: UsagePair, after: UsagePair } | { ok: false, limit: LimitName, usage: UsagePair }
+export type Outcome = { ok: true, before: UsagePair, after: UsagePair, state: ConsumeState } | { ok: false, limit: Refusal, usage: UsagePair, state: ConsumeState }
 
 function writes (store: Store) {
-  // Per account, the limits this store last gave it (concurrent consumes with the same limits share one
-  // write; once it is done, a consume is queued at once, as a caller's would be).
+  // Per account, the limits and warm-up this store last gave it (concurrent consumes with the same ones
+  // share one write; once it is done, a consume is queued at once, as a caller's would be).
   const given = new Map<string, { limits: string, done: Promise<unknown> | null }>()
-  function withLimits (id: string, limits: Limits): Promise<unknown> | null {
-    const key = JSON.stringify(limits)
+  function withLimits (id: string, limits: Limits, warmup: Warmup = NO_WARMUP): Promise<unknown> | null {
+    const key = JSON.stringify({ limits, warmup })
     const last = given.get(id)
     if (last !== undefined && last.limits === key) return last.done
     const entry: { limits: string, done: Promise<unknown> | null } = { limits: key, done: null }
-    entry.done = store.commit([putAccountOp(makeAccount(id, { limits }))]).then(() => { entry.done = null })
+    entry.done = store.commit([putAccountOp(makeAccount(id, { limits, warmup }))]).then(() => { entry.done = null })
     given.set(id, entry)
     return entry.done
   }
@@ -50,14 +51,14 @@ function writes (store: Store) {
   return {
     /** The raw operation: no account is made, the result is what the store says. */
     consumeAs: async (input: ConsumeInput) => (await store.commit([consumeOp(input)]))[0],
-    consume: ({ limits, ...input }: TestConsume): Promise<Outcome> => {
-      const ready = withLimits(input.account, limits)
+    consume: ({ limits, warmup, ...input }: TestConsume): Promise<Outcome> => {
+      const ready = withLimits(input.account, limits, warmup)
       if (ready === null) return store.commit([consumeOp(input)]).then(decided)
       return ready.then(() => store.commit([consumeOp(input)])).then(decided)
     },
     putAccount: async (a: Account) => {
       const [r] = await store.commit([putAccountOp(a)])
-      given.set(a.id, { limits: JSON.stringify(r.account.limits), done: null })
+      given.set(a.id, { limits: JSON.stringify({ limits: r.account.limits, warmup: r.account.warmup }), done: null })
       return r
     },
     ensureAccount: async (a: Account) => (await store.commit([ensureAccountOp(a)]))[0],
@@ -87,9 +88,24 @@ export interface ContractContext {
 
 export const DAY = '2026-01-18'
 export const WEEK = '2026-W03'
+/** The suites' consumes happen at noon (UTC) of their day: this hour of DAY. */
+export const HOUR = '2026-01-18T12'
 export const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
-export const BIG: Limits = { messages_per_day: 1_000_000, messages_per_week: 1_000_000, images_per_day: 1_000_000, videos_per_week: 1_000_000 }
+/** Noon (UTC) of a day key, in epoch ms: when the suites' consumes of that day happen. */
+export const noonOf = (day: string): number => Date.parse(`${day}T12:00:00.000Z`)
+/** The noon hour of a day key. */
+export const noonHour = (day: string): string => `${day}T12`
+
+/** The row keys a read of the noon of `day` (in `week`) returns. */
+export const keys = (day = DAY, week = WEEK, hour = noonHour(day)): UsageKeys => ({ hour, day, week })
+
+/** An established number: no warm-up (README, "How quotas work"). */
+export const NO_WARMUP: Warmup = { enabled: false, start_per_day: 20, days: 14 }
+/** What a consume of an account that is neither warming up nor paused says of its state. */
+export const PLAIN: ConsumeState = { warmup_day: 1, warmup_cap: null, paused_until: null, slow: false }
+
+export const BIG: Limits = { messages_per_day: 1_000_000, messages_per_week: 1_000_000, images_per_day: 1_000_000, videos_per_week: 1_000_000, messages_per_hour: 1_000_000 }
 
 export function makeAccount (id: string, overrides: Partial<Account> = {}): Account {
   return {
@@ -97,9 +113,11 @@ export function makeAccount (id: string, overrides: Partial<Account> = {}): Acco
     timezone: 'UTC',
     reset_time: '00:00',
     week_start: 'monday',
-    limits: { messages_per_day: 200, messages_per_week: 1000, images_per_day: 50, videos_per_week: 20 },
+    // An hourly cap no suite reaches unless it sets one, and no warm-up: the suites of other limits.
+    limits: { messages_per_day: 200, messages_per_week: 1000, images_per_day: 50, videos_per_week: 20, messages_per_hour: 1_000_000 },
     delays: { min_seconds: 2, max_seconds: 8, media_seconds: 5 },
     created_at: '2026-01-01T00:00:00.000Z',
+    warmup: { ...NO_WARMUP },
     ...defaultSettings(),
     ...overrides
   }
@@ -111,20 +129,24 @@ export const uid = (name: string): string => `${name}-${run}`
 
 export const UTC_ZONE: AccountZone = { timezone: 'UTC', reset_time: '00:00', week_start: 'monday' }
 
+/** A consume at noon of its day (DAY unless `extra` says): its hour key and instant follow the day unless given. */
 export function consumeInput (account: string, kind: Kind, count: number, limits: Partial<Limits> = {}, extra: Partial<TestConsume> = {}): TestConsume {
-  return { account, day: DAY, week: WEEK, kind, count, mode: 'consume', zone: UTC_ZONE, limits: { ...BIG, ...limits }, ...extra }
+  const day = extra.day ?? DAY
+  return { account, hour: noonHour(day), day, week: WEEK, kind, count, mode: 'consume', zone: UTC_ZONE, at: noonOf(day), limits: { ...BIG, ...limits }, ...extra }
 }
 
 /** A one-text consume of `account` with a limit of 100 a day, for the backend-specific tests. */
 export const input = (account: string, extra: Partial<TestConsume> = {}): TestConsume => ({
   account,
+  hour: '2026-01-18T12',
   day: '2026-01-18',
   week: '2026-W03',
   kind: 'text',
   count: 1,
   mode: 'consume',
   zone: UTC_ZONE,
-  limits: { messages_per_day: 100, messages_per_week: 1000, images_per_day: 50, videos_per_week: 20 },
+  at: Date.parse('2026-01-18T12:00:00.000Z'),
+  limits: { messages_per_day: 100, messages_per_week: 1000, images_per_day: 50, videos_per_week: 20, messages_per_hour: 1_000_000 },
   ...extra
 })
 

@@ -5,6 +5,7 @@
 import type { Test } from 'tap'
 import { accountsContract } from './accounts.js'
 import { alertsContract } from './alerts.js'
+import { antibanContract } from './antiban.js'
 import { auditContract } from './audit.js'
 import { conversationsContract } from './conversations.js'
 import { writable, type ContractContext, type StoreHarness, type TestStore } from './fixtures.js'
@@ -15,7 +16,7 @@ import { quotaContract } from './quota.js'
 import { resetsContract } from './resets.js'
 import { unitOfWorkContract } from './unit-of-work.js'
 
-export { input, makeAccount, writable, type StoreHarness, type TestStore } from './fixtures.js'
+export { input, keys, makeAccount, writable, type StoreHarness, type TestStore } from './fixtures.js'
 
 export function storeContract (t: Test, harness: StoreHarness): void {
   const ctx: ContractContext = {
@@ -29,6 +30,7 @@ export function storeContract (t: Test, harness: StoreHarness): void {
   t.test('lifecycle', async (t) => { lifecycleContract(t, ctx) })
   t.test('accounts', async (t) => { accountsContract(t, ctx) })
   t.test('quota', async (t) => { quotaContract(t, ctx) })
+  t.test('anti-ban: hourly cap, warm-up, refusal order', async (t) => { antibanContract(t, ctx) })
   t.test('resets', async (t) => { resetsContract(t, ctx) })
   t.test('keys', async (t) => { keysContract(t, ctx) })
   t.test('knowledge', async (t) => { knowledgeContract(t, ctx) })

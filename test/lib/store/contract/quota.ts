@@ -3,11 +3,11 @@ import type { Test } from 'tap'
 import type { AccountZone, ConsumeInput } from '../../../../lib/quota/store.js'
 import { firstExceeded } from '../../../../lib/quota/rules.js'
 import { KINDS, type Kind, type Limits } from '../../../../lib/quota/types.js'
-import { consumeInput, DAY, makeAccount, uid, usage, UTC_ZONE, WEEK, type ContractContext } from './fixtures.js'
+import { consumeInput, DAY, HOUR, keys, makeAccount, noonOf, PLAIN, uid, usage, UTC_ZONE, WEEK, type ContractContext } from './fixtures.js'
 
 export function quotaContract (t: Test, { open }: ContractContext): void {
   const raw = (account: string, extra: Partial<ConsumeInput> = {}): ConsumeInput =>
-    ({ account, day: DAY, week: WEEK, kind: 'text', count: 1, mode: 'consume', zone: UTC_ZONE, ...extra })
+    ({ account, hour: HOUR, day: DAY, week: WEEK, kind: 'text', count: 1, mode: 'consume', zone: UTC_ZONE, at: noonOf(DAY), ...extra })
 
   t.test('a consume is decided by the account as committed, whichever instance changed it', async (t) => {
     const a = await open(t)
@@ -20,7 +20,7 @@ export function quotaContract (t: Test, { open }: ContractContext): void {
 
     const stopped = { ...account.limits, messages_per_day: 0 }
     await b.putAccount(makeAccount(id, { limits: stopped }))
-    t.strictSame(await a.consumeAs(raw(id)), { ok: false, limit: 'messages_per_day', usage: { day: usage(1), week: usage(1) }, limits: stopped },
+    t.strictSame(await a.consumeAs(raw(id)), { ok: false, limit: 'messages_per_day', usage: { hour: usage(1), day: usage(1), week: usage(1) }, limits: stopped, state: PLAIN },
       'a limit set to 0 elsewhere stops the next consume')
     t.match(await a.consumeAs(raw(id, { mode: 'record' })), { ok: true, limits: stopped }, 'a record still counts')
 
@@ -32,7 +32,7 @@ export function quotaContract (t: Test, { open }: ContractContext): void {
     t.strictSame(await a.consumeAs(raw(id)), { ok: false, limit: null, account: 'missing' }, 'a deleted account grants nothing')
     t.strictSame(await a.consumeAs(raw(id, { mode: 'record' })), { ok: false, limit: null, account: 'missing' }, 'nor records')
     await b.putAccount(account)
-    t.strictSame(await b.getUsage(id, DAY, WEEK), { day: usage(0), week: usage(0) }, 'no counter came back with the account')
+    t.strictSame(await b.getUsage(id, keys(DAY, WEEK)), { hour: usage(0), day: usage(0), week: usage(0) }, 'no counter came back with the account')
   })
 
   t.test('consumes racing the delete of their account leave no counters behind', async (t) => {
@@ -51,25 +51,35 @@ export function quotaContract (t: Test, { open }: ContractContext): void {
     while (await a.getAccount(id) !== null && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20))
     t.equal(await a.getAccount(id), null)
     await b.putAccount(makeAccount(id))
-    t.strictSame(await a.getUsage(id, DAY, WEEK), { day: usage(0), week: usage(0) }, 'the counters went with the account')
+    t.strictSame(await a.getUsage(id, keys(DAY, WEEK)), { hour: usage(0), day: usage(0), week: usage(0) }, 'the counters went with the account')
   })
 
-  t.test('consume counts each kind on the day and the week row', async (t) => {
+  t.test('consume counts each kind on the hour, the day and the week row', async (t) => {
     const store = await open(t)
     const id = uid('kinds')
     const text = await store.consume(consumeInput(id, 'text', 3))
-    t.strictSame(text, { ok: true, before: { day: usage(0), week: usage(0) }, after: { day: usage(3), week: usage(3) } })
+    t.strictSame(text, { ok: true, before: { hour: usage(0), day: usage(0), week: usage(0) }, after: { hour: usage(3), day: usage(3), week: usage(3) }, state: PLAIN })
     const image = await store.consume(consumeInput(id, 'image', 2))
-    t.strictSame(image, { ok: true, before: { day: usage(3), week: usage(3) }, after: { day: usage(5, 2), week: usage(5, 2) } })
+    t.strictSame(image, { ok: true, before: { hour: usage(3), day: usage(3), week: usage(3) }, after: { hour: usage(5, 2), day: usage(5, 2), week: usage(5, 2) }, state: PLAIN })
     const video = await store.consume(consumeInput(id, 'video', 1))
-    t.strictSame(video, { ok: true, before: { day: usage(5, 2), week: usage(5, 2) }, after: { day: usage(6, 2, 1), week: usage(6, 2, 1) } })
+    t.strictSame(video, {
+      ok: true,
+      before: { hour: usage(5, 2), day: usage(5, 2), week: usage(5, 2) },
+      after: { hour: usage(6, 2, 1), day: usage(6, 2, 1), week: usage(6, 2, 1) },
+      state: PLAIN
+    })
 
-    // The next day is a new day row; the week row keeps counting.
+    // The next day is a new day row (and a new hour); the week row keeps counting.
     const next = await store.consume(consumeInput(id, 'video', 1, {}, { day: '2026-01-19' }))
-    t.strictSame(next, { ok: true, before: { day: usage(0), week: usage(6, 2, 1) }, after: { day: usage(1, 0, 1), week: usage(7, 2, 2) } })
-    t.strictSame(await store.getUsage(id, DAY, WEEK), { day: usage(6, 2, 1), week: usage(7, 2, 2) })
-    t.strictSame(await store.getUsage(id, '2026-01-19', WEEK), { day: usage(1, 0, 1), week: usage(7, 2, 2) })
-    t.strictSame(await store.getUsage(id, '2026-01-20', '2026-W04'), { day: usage(0), week: usage(0) })
+    t.strictSame(next, {
+      ok: true,
+      before: { hour: usage(0), day: usage(0), week: usage(6, 2, 1) },
+      after: { hour: usage(1, 0, 1), day: usage(1, 0, 1), week: usage(7, 2, 2) },
+      state: PLAIN
+    })
+    t.strictSame(await store.getUsage(id, keys(DAY, WEEK)), { hour: usage(6, 2, 1), day: usage(6, 2, 1), week: usage(7, 2, 2) })
+    t.strictSame(await store.getUsage(id, keys('2026-01-19', WEEK)), { hour: usage(1, 0, 1), day: usage(1, 0, 1), week: usage(7, 2, 2) })
+    t.strictSame(await store.getUsage(id, keys('2026-01-20', '2026-W04')), { hour: usage(0), day: usage(0), week: usage(0) })
   })
 
   t.test('consume refuses with the first failing limit and changes nothing', async (t) => {
@@ -77,8 +87,8 @@ export function quotaContract (t: Test, { open }: ContractContext): void {
     const id = uid('limits')
     await store.consume(consumeInput(id, 'image', 4, {}, { mode: 'record' }))
     await store.consume(consumeInput(id, 'video', 4, {}, { mode: 'record' }))
-    // Now: day and week rows are messages 8, images 4, videos 4.
-    const state = { day: usage(8, 4, 4), week: usage(8, 4, 4) }
+    // Now: hour, day and week rows are messages 8, images 4, videos 4.
+    const state = { hour: usage(8, 4, 4), day: usage(8, 4, 4), week: usage(8, 4, 4) }
     const cases: Array<[Kind, number, Partial<Limits>, string]> = [
       ['text', 1, { messages_per_day: 8, messages_per_week: 8 }, 'messages_per_day'],
       ['video', 1, { messages_per_day: 8, messages_per_week: 8, images_per_day: 0, videos_per_week: 0 }, 'messages_per_day'],
@@ -90,9 +100,9 @@ export function quotaContract (t: Test, { open }: ContractContext): void {
     ]
     for (const [kind, count, limits, limit] of cases) {
       const r = await store.consume(consumeInput(id, kind, count, limits))
-      t.strictSame(r, { ok: false, limit, usage: state }, `${kind} x${count} ${JSON.stringify(limits)} -> ${limit}`)
+      t.strictSame(r, { ok: false, limit, usage: state, state: PLAIN }, `${kind} x${count} ${JSON.stringify(limits)} -> ${limit}`)
     }
-    t.strictSame(await store.getUsage(id, DAY, WEEK), state, 'denials changed nothing')
+    t.strictSame(await store.getUsage(id, keys(DAY, WEEK)), state, 'denials changed nothing')
 
     // Only the limits the kind touches can fail, even when another counter is already over.
     const text = await store.consume(consumeInput(id, 'text', 1, { images_per_day: 0, videos_per_week: 0 }))
@@ -112,21 +122,24 @@ export function quotaContract (t: Test, { open }: ContractContext): void {
     const store = await open(t)
     const id = uid('zero')
     const r = await store.consume(consumeInput(id, 'text', 1, { messages_per_day: 0 }))
-    t.strictSame(r, { ok: false, limit: 'messages_per_day', usage: { day: usage(0), week: usage(0) } })
+    t.strictSame(r, { ok: false, limit: 'messages_per_day', usage: { hour: usage(0), day: usage(0), week: usage(0) }, state: PLAIN })
     const w = await store.consume(consumeInput(id, 'video', 1, { videos_per_week: 0 }))
-    t.strictSame(w, { ok: false, limit: 'videos_per_week', usage: { day: usage(0), week: usage(0) } })
+    t.strictSame(w, { ok: false, limit: 'videos_per_week', usage: { hour: usage(0), day: usage(0), week: usage(0) }, state: PLAIN })
+    const h = await store.consume(consumeInput(id, 'image', 1, { messages_per_hour: 0 }))
+    t.strictSame(h, { ok: false, limit: 'messages_per_hour', usage: { hour: usage(0), day: usage(0), week: usage(0) }, state: PLAIN })
+    // PostgreSQL creates a send's rows before deciding and keeps them when it refuses: a row that counts nothing is no history.
     t.strictSame(await store.dayHistory(id, '2026-01-01', '2026-12-31'), [])
   })
 
   t.test('record always counts, past the limits too', async (t) => {
     const store = await open(t)
     const id = uid('record')
-    const limits = { messages_per_day: 1, messages_per_week: 1, images_per_day: 0, videos_per_week: 0 }
+    const limits = { messages_per_day: 1, messages_per_week: 1, images_per_day: 0, videos_per_week: 0, messages_per_hour: 1 }
     const a = await store.consume(consumeInput(id, 'image', 3, limits, { mode: 'record' }))
-    t.strictSame(a, { ok: true, before: { day: usage(0), week: usage(0) }, after: { day: usage(3, 3), week: usage(3, 3) } })
+    t.strictSame(a, { ok: true, before: { hour: usage(0), day: usage(0), week: usage(0) }, after: { hour: usage(3, 3), day: usage(3, 3), week: usage(3, 3) }, state: PLAIN })
     const b = await store.consume(consumeInput(id, 'video', 2, limits, { mode: 'record' }))
     t.equal(b.ok, true)
-    t.strictSame(await store.getUsage(id, DAY, WEEK), { day: usage(5, 3, 2), week: usage(5, 3, 2) })
+    t.strictSame(await store.getUsage(id, keys(DAY, WEEK)), { hour: usage(5, 3, 2), day: usage(5, 3, 2), week: usage(5, 3, 2) })
     t.match(await store.consume(consumeInput(id, 'text', 1, limits)), { ok: false, limit: 'messages_per_day' })
   })
 
@@ -136,17 +149,19 @@ export function quotaContract (t: Test, { open }: ContractContext): void {
     const bad: Array<Partial<ConsumeInput>> = [
       { count: 0 }, { count: -1 }, { count: 1.5 }, { count: Number.NaN },
       { day: '2026-W03' }, { week: '2026-01-18' }, { day: '' },
+      { hour: DAY }, { hour: '2026-01-18T1' }, { hour: '' }, { at: Number.NaN }, { at: 1.5 }, { at: '2026-01-18' as unknown as number },
       { kind: 'audio' as Kind }, { mode: 'maybe' as 'consume' },
       { zone: { ...UTC_ZONE, week_start: 'someday' as 'monday' } }, { zone: null as unknown as AccountZone }, { account: '' }
     ]
     await store.putAccount(makeAccount(id))
     for (const b of bad) await t.rejects(store.consumeAs({ ...consumeInput(id, 'text', 1), ...b }), JSON.stringify(b))
-    await t.rejects(store.getUsage(id, WEEK, DAY))
+    await t.rejects(store.getUsage(id, keys(WEEK, DAY)))
+    await t.rejects(store.getUsage(id, { hour: DAY, day: DAY, week: WEEK }), 'a day key is not an hour key')
     await t.rejects(store.dayHistory(id, '2026-01-01', WEEK))
     await t.rejects(store.recordReset({ account: id, reset_type: 'daily', source: 'manual', period: WEEK, timestamp: '2026-01-18T00:00:00.000Z' }))
     await t.rejects(store.recordReset({ account: id, reset_type: 'weekly', source: 'schedule', period: WEEK, previous_period: DAY, timestamp: '2026-01-18T00:00:00.000Z' }))
     await t.rejects(store.recordReset({ account: id, reset_type: 'daily', source: 'manual', period: DAY, timestamp: 'yesterday' }))
-    t.strictSame(await store.getUsage(id, DAY, WEEK), { day: usage(0), week: usage(0) })
+    t.strictSame(await store.getUsage(id, keys(DAY, WEEK)), { hour: usage(0), day: usage(0), week: usage(0) })
   })
 
   t.test('1000 concurrent consumes against a limit of 100 grant exactly 100 (one instance)', async (t) => {
@@ -157,7 +172,7 @@ export function quotaContract (t: Test, { open }: ContractContext): void {
     t.equal(results.filter(r => !r.ok && r.limit === 'messages_per_day').length, 900)
     const afters = results.flatMap(r => r.ok ? [r.after.day.messages] : []).sort((a, b) => a - b)
     t.strictSame(afters, Array.from({ length: 100 }, (_, i) => i + 1), 'each grant saw its own count')
-    t.strictSame(await store.getUsage(id, DAY, WEEK), { day: usage(100), week: usage(100) })
+    t.strictSame(await store.getUsage(id, keys(DAY, WEEK)), { hour: usage(100), day: usage(100), week: usage(100) })
   })
 
   t.test('1000 concurrent consumes from two instances grant exactly 100', async (t) => {
@@ -168,8 +183,8 @@ export function quotaContract (t: Test, { open }: ContractContext): void {
     const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => (i % 2 === 0 ? a : b).consume(input)))
     t.equal(results.filter(r => r.ok).length, 100)
     t.equal(results.filter(r => !r.ok && r.limit === 'messages_per_week').length, 900)
-    t.strictSame(await a.getUsage(id, DAY, WEEK), { day: usage(100, 100), week: usage(100, 100) })
-    t.strictSame(await b.getUsage(id, DAY, WEEK), { day: usage(100, 100), week: usage(100, 100) })
+    t.strictSame(await a.getUsage(id, keys(DAY, WEEK)), { hour: usage(100, 100), day: usage(100, 100), week: usage(100, 100) })
+    t.strictSame(await b.getUsage(id, keys(DAY, WEEK)), { hour: usage(100, 100), day: usage(100, 100), week: usage(100, 100) })
   })
 
   t.test('one send, several counters: the tighter limit binds both rows', async (t) => {
@@ -181,7 +196,7 @@ export function quotaContract (t: Test, { open }: ContractContext): void {
     const results = await Promise.all(Array.from({ length: 300 }, (_, i) => (i % 2 === 0 ? a : b).consume(consumeInput(id, 'video', 1, limits))))
     t.equal(results.filter(r => r.ok).length, 70)
     t.ok(results.every(r => r.ok || r.limit === 'messages_per_week'))
-    t.strictSame(await a.getUsage(id, DAY, WEEK), { day: usage(70, 0, 70), week: usage(70, 0, 70) })
+    t.strictSame(await a.getUsage(id, keys(DAY, WEEK)), { hour: usage(70, 0, 70), day: usage(70, 0, 70), week: usage(70, 0, 70) })
   })
 
   t.test('dayHistory is what was sent: a manual reset clears the quota, not the history', async (t) => {
@@ -196,7 +211,7 @@ export function quotaContract (t: Test, { open }: ContractContext): void {
     // The next day: a scheduled reset of a new day clears nothing, and adds nothing.
     await store.consume(consumeInput(id, 'text', 1, {}, { day: '2026-01-19' }))
     await store.recordReset({ account: id, reset_type: 'daily', source: 'schedule', period: '2026-01-19', previous_period: DAY, timestamp: '2026-01-19T00:00:00.000Z' })
-    t.strictSame(await store.getUsage(id, DAY, WEEK), { day: usage(1, 0, 1), week: usage(1) }, 'the quota was cleared')
+    t.strictSame(await store.getUsage(id, keys(DAY, WEEK)), { hour: usage(6, 3, 1), day: usage(1, 0, 1), week: usage(1) }, 'the quota was cleared (the hour is no quota a reset clears)')
     t.strictSame(await store.dayHistory(id, DAY, '2026-01-19'), [
       { day: DAY, messages: 6, images: 3, videos: 1 },
       { day: '2026-01-19', messages: 1, images: 0, videos: 0 }
@@ -224,17 +239,19 @@ export function quotaContract (t: Test, { open }: ContractContext): void {
 
   t.test('every refusal names the limit the one rule (lib/quota/rules.ts) names', async (t) => {
     const store = await open(t)
-    const state = { day: usage(5, 3, 2), week: usage(6, 3, 2) }
-    const values = [0, 5, 8]
+    // The hour, the day and the week each hold one message more than the one before.
+    const state = { hour: usage(5, 3, 2), day: usage(6, 3, 2), week: usage(7, 3, 2) }
+    const values = [0, 6, 9]
     const cases: Array<{ account: string, kind: Kind, count: number, limits: Limits, expected: string }> = []
-    // Every combination of the three values over the four limits, each on an account of its own with
+    // Every combination of the three values over the five limits, each on an account of its own with
     // the same counters (the limits are the account's).
-    for (let n = 0; n < values.length ** 4; n++) {
+    for (let n = 0; n < values.length ** 5; n++) {
       const pick = (i: number): number => values[Math.floor(n / values.length ** i) % values.length]
-      const limits = { messages_per_day: pick(0), messages_per_week: pick(1), images_per_day: pick(2), videos_per_week: pick(3) }
+      const limits = { messages_per_day: pick(0), messages_per_week: pick(1), images_per_day: pick(2), videos_per_week: pick(3), messages_per_hour: pick(4) }
       const account = uid(`rule-${n}`)
       await store.consume(consumeInput(account, 'image', 3, limits, { mode: 'record' }))
       await store.consume(consumeInput(account, 'video', 2, limits, { mode: 'record' }))
+      await store.consume(consumeInput(account, 'text', 1, limits, { mode: 'record', hour: '2026-01-18T09' }))
       await store.consume(consumeInput(account, 'text', 1, limits, { mode: 'record', day: '2026-01-19' }))
       for (const kind of KINDS) {
         for (const count of [1, 3]) {
@@ -249,7 +266,7 @@ export function quotaContract (t: Test, { open }: ContractContext): void {
     t.strictSame(wrong, [], `${cases.length} refusals agree with firstExceeded`)
     const changed = []
     for (const c of cases) {
-      if (JSON.stringify(await store.getUsage(c.account, DAY, WEEK)) !== JSON.stringify(state)) changed.push(c.account)
+      if (JSON.stringify(await store.getUsage(c.account, keys(DAY, WEEK))) !== JSON.stringify(state)) changed.push(c.account)
     }
     t.strictSame([...new Set(changed)], [], 'and changed nothing')
   })

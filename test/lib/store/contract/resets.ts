@@ -1,6 +1,6 @@
 /** The resets engine's store contract, run against every backend. */
 import type { Test } from 'tap'
-import { consumeInput, DAY, ISO, uid, usage, WEEK, type ContractContext, type TestStore } from './fixtures.js'
+import { consumeInput, DAY, ISO, keys, uid, usage, WEEK, type ContractContext, type TestStore } from './fixtures.js'
 
 export function resetsContract (t: Test, { open }: ContractContext): void {
   t.test('schedule and catch-up resets are recorded exactly once', async (t) => {
@@ -24,7 +24,7 @@ export function resetsContract (t: Test, { open }: ContractContext): void {
     // No previous period (or an empty one): before is zeros. The week's counters are untouched.
     const weekly = await a.recordReset({ account: id, reset_type: 'weekly', source: 'catch-up', period: WEEK, timestamp: '2026-01-18T00:00:02.000Z' })
     t.strictSame(weekly?.before, usage(0))
-    t.strictSame(await a.getUsage(id, '2026-01-17', '2026-W03'), { day: usage(3, 3), week: usage(3, 3) }, 'periodic resets clear nothing')
+    t.strictSame(await a.getUsage(id, keys('2026-01-17', '2026-W03')), { hour: usage(3, 3), day: usage(3, 3), week: usage(3, 3) }, 'periodic resets clear nothing')
   })
 
   t.test('manual reset clears only its period, records before, and always records', async (t) => {
@@ -34,8 +34,9 @@ export function resetsContract (t: Test, { open }: ContractContext): void {
     await store.consume(consumeInput(id, 'image', 2, {}, { day: '2026-01-17' }))
     const daily = await store.recordReset({ account: id, reset_type: 'daily', source: 'manual', period: DAY, timestamp: '2026-01-18T09:00:00.000Z' })
     t.match(daily, { account: id, reset_type: 'daily', source: 'manual', period: DAY, timestamp: '2026-01-18T09:00:00.000Z', before: usage(4, 0, 4) })
-    t.strictSame(await store.getUsage(id, DAY, WEEK), { day: usage(0), week: usage(6, 2, 4) }, 'the day is cleared, the week kept')
-    t.strictSame(await store.getUsage(id, '2026-01-17', WEEK), { day: usage(2, 2), week: usage(6, 2, 4) }, 'other days kept')
+    // The hourly cap is not the day's quota: a daily reset leaves the hour's row as it was.
+    t.strictSame(await store.getUsage(id, keys(DAY, WEEK)), { hour: usage(4, 0, 4), day: usage(0), week: usage(6, 2, 4) }, 'the day is cleared, the week kept')
+    t.strictSame(await store.getUsage(id, keys('2026-01-17', WEEK)), { hour: usage(2, 2), day: usage(2, 2), week: usage(6, 2, 4) }, 'other days kept')
     t.equal(await store.hasReset(id, 'daily', DAY), true, 'a manual reset counts for the period')
     t.equal(await store.recordReset({ account: id, reset_type: 'daily', source: 'schedule', period: DAY, timestamp: '2026-01-18T09:00:01.000Z' }), null)
 
@@ -44,7 +45,7 @@ export function resetsContract (t: Test, { open }: ContractContext): void {
 
     const weekly = await store.recordReset({ account: id, reset_type: 'weekly', source: 'manual', period: WEEK, timestamp: '2026-01-18T10:00:00.000Z' })
     t.strictSame(weekly?.before, usage(6, 2, 4))
-    t.strictSame(await store.getUsage(id, '2026-01-17', WEEK), { day: usage(2, 2), week: usage(0) }, 'the week is cleared, the days kept')
+    t.strictSame(await store.getUsage(id, keys('2026-01-17', WEEK)), { hour: usage(2, 2), day: usage(2, 2), week: usage(0) }, 'the week is cleared, the days kept')
 
     // The counters restart from zero after a manual reset.
     const r = await store.consume(consumeInput(id, 'text', 1, { messages_per_day: 1 }))

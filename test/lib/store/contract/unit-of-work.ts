@@ -6,7 +6,7 @@ import { createKeyOp } from '../../../../lib/keys/store.js'
 import { consumeOp } from '../../../../lib/quota/store.js'
 import { recordResetOp } from '../../../../lib/resets/store.js'
 import type { StoreOp } from '../../../../lib/store/contract.js'
-import { BIG, consumeInput, DAY, makeAccount, uid, usage, WEEK, type ContractContext } from './fixtures.js'
+import { BIG, consumeInput, DAY, keys, makeAccount, PLAIN, uid, usage, WEEK, type ContractContext } from './fixtures.js'
 
 const key = (id: string, secret: string) => ({ id, name: 'k', role: 'admin' as const, account: null, digest: createHash('sha256').update(secret).digest(), created_at: '2026-01-01T00:00:00.000Z' })
 
@@ -22,7 +22,7 @@ export function unitOfWorkContract (t: Test, { open }: ContractContext): void {
     t.equal(put.created, true)
     t.match(consumed, { ok: true, after: { day: usage(3, 3), week: usage(3, 3) } }, 'the consume sees the account the plan created')
     t.match(reset, { account: id, source: 'manual', before: usage(3, 3) }, 'a later operation sees an earlier one')
-    t.strictSame(await store.getUsage(id, DAY, WEEK), { day: usage(3, 3), week: usage(0) })
+    t.strictSame(await store.getUsage(id, keys(DAY, WEEK)), { hour: usage(3, 3), day: usage(3, 3), week: usage(0) })
     t.equal((await store.getAccount(id))?.id, id)
   })
 
@@ -39,7 +39,7 @@ export function unitOfWorkContract (t: Test, { open }: ContractContext): void {
     await t.rejects(failing, 'the duplicate digest fails the plan')
     t.match(await other, { ok: true }, 'a plan of the same batch is kept')
     t.equal(await store.getAccount(id), null, 'the account was not created')
-    t.strictSame(await store.getUsage(id, DAY, WEEK), { day: usage(0), week: usage(0) }, 'the consume was not counted')
+    t.strictSame(await store.getUsage(id, keys(DAY, WEEK)), { hour: usage(0), day: usage(0), week: usage(0) }, 'the consume was not counted')
   })
 
   t.test('a refused consume in a plan is a result, not a failure', async (t) => {
@@ -52,7 +52,7 @@ export function unitOfWorkContract (t: Test, { open }: ContractContext): void {
       consumeOp(consumeInput(uid('plan-nobody'), 'text', 1))
     ])
     t.equal(put.created, true)
-    t.strictSame(refused, { ok: false, limit: 'messages_per_day', usage: { day: usage(0), week: usage(0) }, limits }, 'decided by the limits the plan wrote')
+    t.strictSame(refused, { ok: false, limit: 'messages_per_day', usage: { hour: usage(0), day: usage(0), week: usage(0) }, limits, state: PLAIN }, 'decided by the limits the plan wrote')
     t.strictSame(missing, { ok: false, limit: null, account: 'missing' }, 'an account that does not exist counts nothing')
     t.equal(await store.getAccount(uid('plan-nobody')), null)
   })
