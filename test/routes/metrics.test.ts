@@ -127,7 +127,7 @@ t.test('the usage gauge lists the first 1000 accounts only, those of the store a
   const before = await build(t, { now: clock.now, scheduler: false, store: { sqlitePath } })
   const defaults = await before.sellify.accounts.get('default')
   await Promise.all(Array.from({ length: n }, (_, i) => before.sellify.store.commit([putAccountOp({ ...defaults, id: id(i) })])))
-  const sent = (i: number) => consumeOp({ account: id(i), day: '2026-01-14', week: '2026-W03', kind: 'text', count: i + 1, mode: 'record', zone: { timezone: defaults.timezone, reset_time: defaults.reset_time, week_start: defaults.week_start } })
+  const sent = (i: number) => consumeOp({ account: id(i), hour: '2026-01-14T10', day: '2026-01-14', week: '2026-W03', kind: 'text', count: i + 1, mode: 'record', zone: { timezone: defaults.timezone, reset_time: defaults.reset_time, week_start: defaults.week_start }, at: clock.now().getTime() })
   await before.sellify.store.commit([sent(0), sent(999), sent(1000), sent(1001)])
   await before.close()
 
