@@ -124,10 +124,11 @@ export async function verify (kind: 'sellify' | 'peer', where: Where, ledger: Le
       const i = index.get(r.name)
       if (i === undefined) continue
       const count = Number(r.n)
+      // Day keys are 10 characters, week keys 8; hour rows (13) count the same sends again and are left out.
       if (r.period.length === 10) {
         day[i] += count
         if (count > ledger.limits[i]) storedOverLimit++
-      } else {
+      } else if (r.period.length === 8) {
         week[i] += count
       }
     }
