@@ -7,28 +7,17 @@ import { performance } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
 import { compileKnowledge } from '../lib/knowledge/matcher.js'
 import type { KnowledgeBase, Product } from '../lib/knowledge/types.js'
+import { seededRandom } from '../lib/shared/seeded.js'
 import { percentile } from './stats.js'
 
 export const ANALYSE_TARGET_MS = 0.2
 export const COMPILE_TARGET_MS = 50
 
-/** mulberry32: the same knowledge base and message on every run. */
-function random (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 const SYLLABLES = ['ka', 'ri', 'te', 'mo', 'lu', 'sa', 'ne', 'bé', 'za', 'fo', 'di', 'pa', 'gu', 'lé', 'ro', 'mi', 'cha', 'tou', 'vin', 'bra']
 
 /** A knowledge base of `count` products with `keywords` keywords each (one to three words, 5 to 9 letters). */
 export function generatedKnowledge (count: number, keywords = 10, seed = 11): KnowledgeBase {
-  const next = random(seed)
+  const next = seededRandom(seed)
   const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)]
   const word = (): string => { let w = ''; while (w.length < 5) w += pick(SYLLABLES); return next() < 0.5 ? w + pick(SYLLABLES) : w }
   const vocabulary = Array.from({ length: 4000 }, word)

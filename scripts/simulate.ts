@@ -47,6 +47,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import sellify from '../app.js'
 import { DEV_API_KEY } from '../lib/config/config.js'
+import { seededRandom } from '../lib/shared/seeded.js'
 
 type Kind = 'text' | 'image' | 'video'
 type Source = 'reply' | 'broadcast'
@@ -79,18 +80,6 @@ const SCENARIOS = [
   { id: 'b', title: 'an established number (warm-up off), the default limits', warmup: false, color: '#1f6fb2' }
 ] as const
 type Scenario = typeof SCENARIOS[number]
-
-/** mulberry32: a small seeded generator of values in [0, 1). */
-function mulberry32 (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** A Poisson draw (Knuth: the rates here are small). */
 function poisson (lambda: number, random: () => number): number {
@@ -134,7 +123,7 @@ const dayIndex = (week: Week, at: number): number => {
 
 /** The week's wanted sends, sorted by the time they are wanted (then by id). */
 function traffic (week: Week, seed: number): Wanted[] {
-  const random = mulberry32(seed)
+  const random = seededRandom(seed)
   const wanted: Wanted[] = []
   const add = (at: number, kind: Kind, source: Source): void => { wanted.push({ id: wanted.length, at, kind, source }) }
   const replyKind = (): Kind => {
@@ -253,7 +242,7 @@ async function run (scenario: Scenario, week: Week, wanted: Wanted[], seed: numb
   await app.register(sellify, {
     env: {},
     now: () => new Date(clock),
-    random: mulberry32(seed ^ 0x5EED5EED),
+    random: seededRandom(seed ^ 0x5EED5EED),
     store: { sqlitePath: ':memory:' },
     scheduler: false,
     rateLimit: { max: 1_000_000_000 }

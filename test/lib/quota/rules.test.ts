@@ -5,24 +5,13 @@ import {
 } from '../../../lib/quota/rules.js'
 import type { AccountState } from '../../../lib/quota/store.js'
 import type { Warmup } from '../../../lib/quota/types.js'
+import { seededRandom } from '../../../lib/shared/seeded.js'
 
 const limits = { messages_per_day: 10, messages_per_week: 20, images_per_day: 3, videos_per_week: 2, messages_per_hour: 30 }
 const zero = { messages: 0, images: 0, videos: 0 }
 const usage = (day: Partial<typeof zero>, week: Partial<typeof zero> = {}, hour: Partial<typeof zero> = {}) =>
   ({ hour: { ...zero, ...hour }, day: { ...zero, ...day }, week: { ...zero, ...week } })
 const HOUR_MS = 3_600_000
-
-/** A small seeded PRNG (mulberry32): the same 10 000 draws on every run, so the shape checks cannot flake. */
-function mulberry32 (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** A random() that answers the given values in turn (then repeats the last). */
 const sequence = (...values: number[]): () => number => {
@@ -173,7 +162,7 @@ t.test('retryAfter: the end of the refusing limit\'s period', async (t) => {
 })
 
 t.test('normalDraw: a standard normal from the injected random source', async (t) => {
-  const random = mulberry32(42)
+  const random = seededRandom(42)
   const draws = Array.from({ length: 10_000 }, () => normalDraw(random))
   t.ok(Math.abs(mean(draws)) < 0.05, `mean ${mean(draws)} ≈ 0`)
   t.ok(Math.abs(sd(draws) - 1) < 0.03, `sd ${sd(draws)} ≈ 1`)
@@ -188,13 +177,13 @@ t.test('normalDraw: a standard normal from the injected random source', async (t
 
 t.test('pacing: normal around the centre of [min, max], σ = (max − min) / 4, clamped', async (t) => {
   const delays = { min_seconds: 2, max_seconds: 8, media_seconds: 5 }
-  const random = mulberry32(2026)
+  const random = seededRandom(2026)
   // The draw before rounding and clamping, from the same source as pacingDelay uses.
   const unclamped = Array.from({ length: 10_000 }, () => 5 + normalDraw(random) * (8 - 2) / 4)
   t.ok(Math.abs(sd(unclamped) - 1.5) < 0.05, `sd of the unclamped draw ${sd(unclamped)} ≈ 1.5`)
   t.ok(Math.abs(mean(unclamped) - 5) < 0.05, `its mean ${mean(unclamped)} ≈ 5`)
 
-  const seeded = mulberry32(7)
+  const seeded = seededRandom(7)
   const delaysDrawn = Array.from({ length: 10_000 }, () => pacingDelay(delays, 'text', 0, 100, seeded))
   t.ok(delaysDrawn.every((d) => Number.isInteger(d) && d >= 2 && d <= 8), 'whole seconds, all within [2, 8]')
   t.ok(Math.abs(mean(delaysDrawn) - 5) <= 0.1, `mean ${mean(delaysDrawn)} ≈ 5`)
@@ -210,8 +199,8 @@ t.test('pacing: normal around the centre of [min, max], σ = (max − min) / 4, 
   t.equal(pacingDelay(delays, 'text', 0, 100, () => 0), 5, 'a draw of 0: the centre')
   t.equal(pacingDelay(delays, 'text', 0, 100, () => 1), 8, 'a broken RNG still stays in range (high)')
   t.equal(pacingDelay(delays, 'text', 0, 100, sequence(1, 0.5)), 2, 'and low')
-  t.equal(pacingDelay({ min_seconds: 4, max_seconds: 4, media_seconds: 0 }, 'text', 0, 100, mulberry32(1)), 4, 'min = max: that delay')
-  t.equal(pacingDelay({ min_seconds: 0, max_seconds: 0, media_seconds: 0 }, 'text', 0, 100, mulberry32(1)), 0, 'no delay at all')
+  t.equal(pacingDelay({ min_seconds: 4, max_seconds: 4, media_seconds: 0 }, 'text', 0, 100, seededRandom(1)), 4, 'min = max: that delay')
+  t.equal(pacingDelay({ min_seconds: 0, max_seconds: 0, media_seconds: 0 }, 'text', 0, 100, seededRandom(1)), 0, 'no delay at all')
 })
 
 t.test('pacing: x2 from 50 %, x3 from 80 %, x2 more while slow, plus the media pause', async (t) => {
