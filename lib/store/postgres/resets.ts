@@ -18,6 +18,7 @@ const SQL = {
     FROM ledger LEFT JOIN prev ON true
     RETURNING *`,
   insertLedger: dialect.pg(SHARED_SQL.insertLedger),
+  pruneHours: dialect.pg(SHARED_SQL.pruneHours),
   lockUsage: 'SELECT messages, images, videos FROM usage WHERE account = $1 AND period = $2 FOR UPDATE',
   clearUsage: dialect.pg(SHARED_SQL.clearUsage),
   insertReset: dialect.pg(SHARED_SQL.insertReset),
@@ -31,7 +32,9 @@ async function record (q: Queryable, input: ResetInput): Promise<ResetRecord | n
   const { account, reset_type: type, source, period } = input
   if (source !== 'manual') {
     const rows = await q.query(SQL.periodic, [account, type, source, period, timestamp, input.previous_period ?? null])
-    return rows.length === 0 ? null : rowToReset(rows[0])
+    if (rows.length === 0) return null
+    if (type === 'daily') await q.query(SQL.pruneHours, [account, period])
+    return rowToReset(rows[0])
   }
   await q.query(SQL.insertLedger, [account, type, period])
   // Locked so that no consume slips in between the read of `before` and the clearing.

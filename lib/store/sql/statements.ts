@@ -14,6 +14,9 @@ export const SHARED_SQL = {
   insertAccount: `INSERT INTO accounts (${ACCOUNT_COLUMNS.join(', ')}) VALUES (${ACCOUNT_COLUMNS.map(() => '?').join(', ')})`,
   accountUpdates: ACCOUNT_COLUMNS.filter(c => c !== 'id' && c !== 'created_at').map(c => `${c} = excluded.${c}`).join(', '),
   clearUsage: 'UPDATE usage SET messages = 0, images = 0, videos = 0 WHERE account = ? AND period = ?',
+  // A day's scheduled reset drops the account's hour rows of the dates before it: only the current hour is
+  // ever read, and a day has 24 of them. Hour keys (13 characters) sort before the day keys of later dates.
+  pruneHours: 'DELETE FROM usage WHERE account = ? AND length(period) = 13 AND period < ?',
   insertLedger: 'INSERT INTO reset_periods (account, reset_type, period) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
   insertReset: `INSERT INTO resets (${RESET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
   // What was sent each day: the counters, plus what manual daily resets cleared from them (a reset

@@ -22,6 +22,7 @@ export function sqliteResets (c: SqliteConn) {
     } else {
       if (!recorded) return null
       before = input.previous_period === undefined ? zeroUsage() : usage(input.account, input.previous_period)
+      if (input.reset_type === 'daily') c.run(SHARED_SQL.pruneHours, input.account, input.period)
     }
     const row = c.get(SHARED_SQL.insertReset, input.account, input.reset_type, input.source, input.period, toIso(input.timestamp),
       before.messages, before.images, before.videos)

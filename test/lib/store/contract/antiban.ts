@@ -282,4 +282,18 @@ export function antibanContract (t: Test, { open }: ContractContext): void {
     t.strictSame(await released.catch((err: Error) => err.message), [3], 'three rows lowered')
     t.strictSame(await store.getUsage(id, keys()), { hour: usage(1, 1), day: usage(1, 1), week: usage(1, 1) })
   })
+
+  t.test('a day\'s scheduled reset drops the hour rows of the dates before it, and nothing else', async (t) => {
+    const store = await open(t)
+    const id = uid('prune-hours')
+    await store.consume(consumeInput(id, 'text', 2, {}, { day: '2026-01-17' }))
+    await store.consume(consumeInput(id, 'text', 1))
+    await store.consume(consumeInput(id, 'text', 4, {}, { hour: '2026-01-18T00' }))
+    const recorded = await store.recordReset({ account: id, reset_type: 'daily', source: 'schedule', period: DAY, previous_period: '2026-01-17', timestamp: '2026-01-18T00:00:00.000Z' })
+    t.match(recorded, { period: DAY, before: usage(2) })
+    t.strictSame(await store.getUsage(id, keys('2026-01-17')), { hour: usage(0), day: usage(2), week: usage(7) }, 'yesterday\'s hour row is gone, its day row kept for the history')
+    t.strictSame(await store.getUsage(id, keys()), { hour: usage(1), day: usage(5), week: usage(7) }, 'today\'s hour rows stay')
+    t.strictSame(await store.getUsage(id, keys(DAY, WEEK, '2026-01-18T00')), { hour: usage(4), day: usage(5), week: usage(7) })
+    t.strictSame((await store.dayHistory(id, '2026-01-17', DAY)).map((d) => [d.day, d.messages]), [['2026-01-17', 2], [DAY, 5]])
+  })
 }
