@@ -13,7 +13,7 @@ import type { CreateAlertOp } from '../alerts/store.js'
 import type { StoreOp } from '../store/contract.js'
 import { advice, healthScore } from './rules.js'
 import { pauseOp, signalOp, type HealthReads, type SignalResult } from './store.js'
-import { PAUSE_MS, SIGNAL_WINDOW_MS, SLOW_BELOW, type SignalType, type StoredSignal } from './types.js'
+import { PAUSE_MS, SIGNAL_WINDOW_MS, type SignalType, type StoredSignal } from './types.js'
 
 /** Recent signals a health view lists. */
 const LISTED = 20
@@ -27,7 +27,7 @@ export interface HealthView {
   score: number
   paused_until: string | null
   pause_reason: string | null
-  /** Pacing is doubled (the score fell below SLOW_BELOW and has not recovered yet). */
+  /** Until when pacing is doubled (the score fell below 60 and has not recovered yet), or null. */
   slowed_until: string | null
   signals: SignalView[]
   advice: string
@@ -131,8 +131,7 @@ export function createHealthService (options: HealthServiceOptions) {
     /** Be told of every stored signal (metrics). */
     observeSignals: signalEvents.observe,
     /** Be told of every `account_paused` alert a signal raised, once committed (its webhooks are due). */
-    observePauses: pausedEvents.observe,
-    SLOW_BELOW
+    observePauses: pausedEvents.observe
   }
 }
 
