@@ -20,6 +20,7 @@ export function postgresHealth (c: PostgresConn) {
 
   async function signal (q: Queryable, s: StoredSignal): Promise<SignalResult> {
     const before = await state(q, s.account)
+    await q.query(SQL.forget, [s.account, s.at - SIGNAL_WINDOW_MS])
     await q.query(SQL.insertSignal, signalValues(s))
     const window = (await q.query(SQL.window, [s.account, s.at - SIGNAL_WINDOW_MS])).map((r) => ({ type: String(r.type) as StoredSignal['type'], at: num(r.at) }))
     const next = afterSignal(before, window, s.at)

@@ -8,6 +8,8 @@ export const HEALTH_SQL = {
   state: 'SELECT paused_until, pause_reason, slow_until, warmup_start, last_send_at FROM account_state WHERE account = ?',
   insertSignal: 'INSERT INTO account_signals (id, account, type, at, key_id, detail) VALUES (?, ?, ?, ?, ?, ?)',
   window: 'SELECT type, at FROM account_signals WHERE account = ? AND at >= ?',
+  // Each signal takes the account's signals that no longer count with it: they never pile up.
+  forget: 'DELETE FROM account_signals WHERE account = ? AND at < ?',
   setHealth: 'UPDATE account_state SET paused_until = ?, pause_reason = ?, slow_until = ? WHERE account = ?',
   setPause: 'UPDATE account_state SET paused_until = ?, pause_reason = ? WHERE account = ?',
   list: 'SELECT * FROM account_signals WHERE account = ? AND at >= ? ORDER BY at DESC, id DESC LIMIT ?'

@@ -15,6 +15,7 @@ export function sqliteHealth (c: SqliteConn) {
 
   function signal (s: StoredSignal): SignalResult {
     const before = state(s.account)
+    c.run(SQL.forget, s.account, s.at - SIGNAL_WINDOW_MS)
     c.run(SQL.insertSignal, ...signalValues(s))
     const window = c.all(SQL.window, s.account, s.at - SIGNAL_WINDOW_MS).map((r) => ({ type: String(r.type) as StoredSignal['type'], at: num(r.at) }))
     const next = afterSignal(before, window, s.at)

@@ -3,7 +3,8 @@
  * the warm-up's daily cap and the order refusals are named in.
  */
 import type { Test } from 'tap'
-import { pauseOp } from '../../../../lib/health/store.js'
+import { pauseOp, signalOp } from '../../../../lib/health/store.js'
+import type { StoredSignal } from '../../../../lib/health/types.js'
 import { firstExceeded, warmupCap } from '../../../../lib/quota/rules.js'
 import { releaseOp } from '../../../../lib/quota/store.js'
 import type { Kind, Limits, Refusal, Warmup } from '../../../../lib/quota/types.js'
@@ -295,5 +296,44 @@ export function antibanContract (t: Test, { open }: ContractContext): void {
     t.strictSame(await store.getUsage(id, keys()), { hour: usage(1), day: usage(5), week: usage(7) }, 'today\'s hour rows stay')
     t.strictSame(await store.getUsage(id, keys(DAY, WEEK, '2026-01-18T00')), { hour: usage(4), day: usage(5), week: usage(7) })
     t.strictSame((await store.dayHistory(id, '2026-01-17', DAY)).map((d) => [d.day, d.messages]), [['2026-01-17', 2], [DAY, 5]])
+  })
+
+  t.test('signals: the score, the slow-down and one pause by the score, decided under the state row on every instance', async (t) => {
+    const a = await open(t)
+    const b = await open(t)
+    const id = uid('signals')
+    await a.putAccount(makeAccount(id))
+    const at = noonOf(DAY)
+    let n = 0
+    const signal = (s: TestStore, type: StoredSignal['type'], when = at) =>
+      s.commit([signalOp({ id: uid(`sig-${n++}`), account: id, type, at: when, key_id: null, detail: null })]).then(([r]) => r)
+    t.match(await signal(a, 'send_failed'), { score: 95, paused_until: null, slow_until: null, paused: false })
+    const slowed = await signal(b, 'forbidden')
+    t.match(slowed, { score: 45, paused_until: null, paused: false }, 'seen from the other instance too')
+    t.ok(slowed.slow_until !== null && slowed.slow_until > at, 'slowed until the score is back to 60')
+    t.match(await a.consume({ ...consumeInput(id, 'text', 1), at: at + 1000 }), { ok: true, state: { slow: true, paused_until: null } })
+
+    // Eight instances' worth of signals at once: the score is decided one signal at a time, so one pause only.
+    const racing = await Promise.all(Array.from({ length: 8 }, (_, i) => signal(i % 2 === 0 ? a : b, 'rate_limited')))
+    t.equal(racing.filter((r) => r.paused).length, 1, 'exactly one signal paused the account')
+    const until = racing.find((r) => r.paused)?.paused_until
+    t.equal(until, at + 3_600_000, 'for an hour')
+    t.ok(racing.every((r) => r.paused_until === until), 'and every other signal saw that pause')
+    t.match(await b.consume({ ...consumeInput(id, 'text', 1), at: at + 1000 }), { ok: false, limit: 'account_paused', state: { paused_until: until } })
+
+    // A pause by hand shorter than the score's hour becomes that hour; a longer one is kept.
+    const later = at + 2 * 3_600_000
+    t.match((await b.commit([pauseOp(id, later + 60_000, 'manual')]))[0], { paused_until: until, pause_reason: 'health' }, 'the state before')
+    t.match(await signal(a, 'reported', later), { paused: true, paused_until: later + 3_600_000 })
+    await a.commit([pauseOp(id, later + 10 * 3_600_000, 'manual')])
+    t.match(await signal(b, 'logged_out', later + 1000), { paused: true, paused_until: later + 10 * 3_600_000 })
+    t.match(await a.getState(id), { pause_reason: 'health', paused_until: later + 10 * 3_600_000 })
+    t.match((await a.commit([pauseOp(id, null, null)]))[0], { paused_until: later + 10 * 3_600_000 })
+    t.match(await a.getState(id), { paused_until: null, pause_reason: null })
+
+    // Signals older than the window no longer count, and are forgotten with the next one.
+    t.equal((await a.listSignals(id, 0, 100)).length, 12)
+    t.match(await signal(b, 'disconnected', at + 15 * 86_400_000), { score: 95, paused: false })
+    t.strictSame((await a.listSignals(id, 0, 100)).map((s) => s.type), ['disconnected'])
   })
 }
