@@ -276,7 +276,7 @@ if (skip !== false) {
 
     const failed = await report(a, second, 'failed')
     t.equal(failed.statusCode, 200)
-    t.strictSame(failed.json(), { status: 'failed', released: true, usage: { messages_today: 2, messages_this_week: 2, images_today: 0, videos_this_week: 0 } },
+    t.strictSame(failed.json(), { status: 'failed', released: true, usage: { messages_today: 2, messages_this_week: 2, images_today: 0, videos_this_week: 0, messages_this_hour: 2 } },
       'the message and its image given back')
     t.strictSame((await report(b, second, 'failed')).json(), failed.json(), 'again on the other instance: the same answer, nothing released twice')
     t.match(await usage(b), { messages_today: 2, images_today: 0 })
@@ -286,7 +286,7 @@ if (skip !== false) {
     clock.set('2026-01-19T09:00:00.000Z')
     await say(b, Y, 'Combien coûte la crème au karité ?', { message_id: 's4' })
     const yesterday = await report(b, third, 'failed')
-    t.strictSame(yesterday.json(), { status: 'failed', released: false, usage: { messages_today: 1, messages_this_week: 1, images_today: 1, videos_this_week: 0 } })
+    t.strictSame(yesterday.json(), { status: 'failed', released: false, usage: { messages_today: 1, messages_this_week: 1, images_today: 1, videos_this_week: 0, messages_this_hour: 1 } })
     t.match(await usage(a), { messages_today: 1, messages_this_week: 1 })
 
     t.equal((await call(a, 'POST', '/api/v1/messages/dcs_unknown/sent', {})).statusCode, 404)

@@ -30,10 +30,11 @@ export const StatusSchema = Type.Object({
   messages_this_week: Type.Integer(),
   images_today: Type.Integer(),
   videos_this_week: Type.Integer(),
-  messages_this_hour: Type.Integer({ description: 'Messages of the current calendar hour of the account\'s time zone' }),
   last_reset: IsoTimestampSchema,
   needs_daily_reset: Type.Boolean(),
   needs_weekly_reset: Type.Boolean(),
+  // After the original clients' seven fields, which stay first.
+  messages_this_hour: Type.Integer({ description: 'Messages of the current calendar hour of the account\'s time zone' }),
   account: AccountIdSchema,
   timezone: Type.String(),
   limits: LimitsSchema,

@@ -55,7 +55,8 @@ t.test('a valid AI text is sent, in each state whose objective the AI writes', a
   const { app, fake } = await withAi(t, ['good', { kind: 'text', text: GOOD_PRICE }, { kind: 'text', text: '  Pour commander, envoyez-nous votre nom et votre adresse.  ' }])
 
   const hello = await say(t, app, 'Bonjour')
-  t.match(hello, { action: 'respond_text', rule: 'respond', conversation: { state: 'discovery' }, typing_seconds: 6, delay_seconds: 2 + 6 })
+  // The pacing under random 0 is the centre of the default 2–8 s (README, "How quotas work"), then the typing.
+  t.match(hello, { action: 'respond_text', rule: 'respond', conversation: { state: 'discovery' }, typing_seconds: 6, delay_seconds: 5 + 6 })
   t.strictSame(hello.reply, { text: GOOD_GREETING, media: [], source: 'ai' })
   t.strictSame(hello.validation, { valid: true, violations: [], attempts: 1 })
   t.match(system(fake, 0), 'Objectif : saluez le client et demandez-lui ce qu\'il recherche.')

@@ -5,8 +5,9 @@ import { karite } from './decision-fixtures.js'
 
 /*
  * What the incoming-message pipeline takes from the quota (README, "How quotas work" and "Deciding every message", rule 8), the reports after a send
- * (sent / failed) and the idempotency of decisions, on the SQLite store. random() is 0: pacing is
- * delays.min_seconds (2) times the fill factor, plus 5 for media, plus typing at 12 characters a second.
+ * (sent / failed) and the idempotency of decisions, on the SQLite store. random() is 0: pacing is the centre
+ * of [delays.min_seconds, delays.max_seconds] ((2 + 8) / 2 = 5) times the fill factor, plus 5 for media, plus
+ * typing at 12 characters a second.
  */
 
 const CONTACT = '+33612345678'
@@ -35,7 +36,9 @@ const PURCHASE = 'Parfait ! Pour commander Crème au karité 200 ml (12500 XOF),
 
 type Json = Record<string, any>
 
-const u = (messages: number, images = 0, week = messages, videos = 0) => ({ messages_today: messages, messages_this_week: week, images_today: images, videos_this_week: videos })
+// Each test's sends of a day fall in one hour of it, so the hour counts what the day counts unless told otherwise.
+const u = (messages: number, images = 0, week = messages, videos = 0, hour = messages) =>
+  ({ messages_today: messages, messages_this_week: week, images_today: images, videos_this_week: videos, messages_this_hour: hour })
 
 async function setup (t: TapTest, app: FastifyInstance, settings: Json = {}, account = 'default'): Promise<void> {
   const res = await call(app, 'PUT', `/api/v1/accounts/${account}`, { active_hours: 'always', ...settings })
@@ -51,7 +54,7 @@ async function say (t: TapTest, app: FastifyInstance, text: string, extra: Json 
 
 async function usage (app: FastifyInstance, account = 'default'): Promise<Json> {
   const s = (await call(app, 'GET', `/api/v1/quota/status?account=${account}`)).json()
-  return { messages_today: s.messages_today, messages_this_week: s.messages_this_week, images_today: s.images_today, videos_this_week: s.videos_this_week }
+  return { messages_today: s.messages_today, messages_this_week: s.messages_this_week, images_today: s.images_today, videos_this_week: s.videos_this_week, messages_this_hour: s.messages_this_hour }
 }
 
 async function records (app: FastifyInstance, type: string, account = 'default'): Promise<Json[]> {
@@ -70,7 +73,7 @@ t.test('images_per_day 0: a reply with media falls back to text only; videos_per
   t.match(price, {
     action: 'respond_text',
     rule: 'respond',
-    delay_seconds: 2 + 4,
+    delay_seconds: 5 + 4,
     typing_seconds: 4,
     quota: { allowed: true, kind: 'text', usage: u(1), remaining: { images_today: 0, messages_today: 199 } },
     conversation: { state: 'interest' }
@@ -87,7 +90,7 @@ t.test('images_per_day 0: a reply with media falls back to text only; videos_per
 
   await setup(t, app, { limits: { images_per_day: 5 } })
   const again = await say(t, app, 'Et quel est le prix de la crème ?')
-  t.match(again, { action: 'respond_with_media', quota: { kind: 'image', usage: u(3, 1) }, delay_seconds: 2 + 5 + 4 }, 'the photo was never sent in this session, so it goes once images are allowed')
+  t.match(again, { action: 'respond_with_media', quota: { kind: 'image', usage: u(3, 1) }, delay_seconds: 5 + 5 + 4 }, 'the photo was never sent in this session, so it goes once images are allowed')
   t.match(again.reply.media, [{ id: 'photo-1', type: 'image', product: 'creme-karite' }])
 })
 
@@ -115,7 +118,7 @@ t.test('the day\'s or the week\'s messages used up: delay with reason and retry_
       allowed: false,
       kind: 'text',
       usage: u(2, 1),
-      remaining: { messages_today: 0, messages_this_week: 998, images_today: 49, videos_this_week: 20 }
+      remaining: { messages_today: 0, messages_this_week: 998, images_today: 49, videos_this_week: 20, messages_this_hour: 999_998 }
     },
     validation: null,
     alert: null,
@@ -152,7 +155,7 @@ t.test('pacing slows as the day fills: ×2 from 50 %, ×3 from 80 % of messages_
     delays.push(d.delay_seconds)
   }
   // The greeting is 73 characters: 7 seconds of typing after the pacing.
-  t.strictSame(delays, [9, 9, 9, 9, 9, 2 * 2 + 7, 2 * 2 + 7, 2 * 2 + 7, 2 * 3 + 7])
+  t.strictSame(delays, [5 + 7, 5 + 7, 5 + 7, 5 + 7, 5 + 7, 5 * 2 + 7, 5 * 2 + 7, 5 * 2 + 7, 5 * 3 + 7])
 })
 
 t.test('sent and failed: idempotent, failed gives the quota back, each a conflict after the other', async (t) => {
@@ -228,7 +231,7 @@ t.test('a failed send reported after the reset does not free the new period\'s q
   const repeated = await report(app, sundayToo.decision_id, 'failed')
   t.strictSame(repeated.json(), { status: 'failed', released: true, usage: u(1) }, 'a report repeated after the reset answers as it was first answered: its quota was given back')
 
-  // Within the week, a day later: the week's counter is given back, the day's is not.
+  // Within the week, a day later: the week's counter is given back, the day's and the hour's are not.
   clock.set('2026-01-20T12:00:00Z') // Tuesday
   const tuesday = await say(t, app, 'Bonjour', {}, '+221770000011')
   clock.set('2026-01-21T12:00:00Z')

@@ -11,8 +11,9 @@ import { configure, type Json, karite } from './decision-fixtures.js'
 
 /*
  * The incoming-message pipeline as a bot and an owner see it (README, "Deciding every message", "Alerts" and "Data protection"), on the SQLite store.
- * Pacing is deterministic: random() is 0, so the base delay is delays.min_seconds (2 by default), the media
- * pause is 5 and typing is ceil(characters / 12) capped at 15.
+ * Pacing is deterministic: random() is 0, so the base delay is the centre of [delays.min_seconds, delays.max_seconds]
+ * ((2 + 8) / 2 = 5 by default; README, "How quotas work"), the media pause is 5 and typing is ceil(characters / 12)
+ * capped at 15.
  */
 
 const CONTACT = '+33612345678'
@@ -59,7 +60,7 @@ async function say (t: TapTest, app: FastifyInstance, text: string | null, extra
 
 async function usage (app: FastifyInstance, account = 'default'): Promise<Json> {
   const s = (await call(app, 'GET', `/api/v1/quota/status?account=${account}`)).json()
-  return { messages_today: s.messages_today, messages_this_week: s.messages_this_week, images_today: s.images_today, videos_this_week: s.videos_this_week }
+  return { messages_today: s.messages_today, messages_this_week: s.messages_this_week, images_today: s.images_today, videos_this_week: s.videos_this_week, messages_this_hour: s.messages_this_hour }
 }
 
 /** The decisions on record for a contact, oldest first. */
@@ -77,7 +78,8 @@ async function verified (t: TapTest, app: FastifyInstance, account = 'default'):
   t.match((await call(app, 'GET', `/api/v1/audit/verify?account=${account}`)).json(), { valid: true, first_invalid_id: null }, 'the audit chain verifies')
 }
 
-const u = (messages: number, images = 0) => ({ messages_today: messages, messages_this_week: messages, images_today: images, videos_this_week: 0 })
+// A test's sends of a day fall in one hour of it unless it says otherwise (`hour`).
+const u = (messages: number, images = 0, hour = messages) => ({ messages_today: messages, messages_this_week: messages, images_today: images, videos_this_week: 0, messages_this_hour: hour })
 
 t.test('a shopper from greeting to price to objection to purchase: exact texts, media once per session, and the owner\'s record', async (t) => {
   const clock = fixedClock('2026-01-18T12:00:00Z')
@@ -96,7 +98,7 @@ t.test('a shopper from greeting to price to objection to purchase: exact texts, 
     rule: 'respond',
     reason: null,
     reply: { text: GREETING, media: [], source: 'template' },
-    delay_seconds: 2 + 7,
+    delay_seconds: 5 + 7,
     typing_seconds: 7,
     retry_after_seconds: null,
     conversation: { contact: CONTACT, state: 'discovery', previous_state: null, event: null, paused_until: null, misunderstandings: 0 },
@@ -105,7 +107,7 @@ t.test('a shopper from greeting to price to objection to purchase: exact texts, 
       allowed: true,
       kind: 'text',
       usage: u(1),
-      remaining: { messages_today: 199, messages_this_week: 999, images_today: 50, videos_this_week: 20 }
+      remaining: { messages_today: 199, messages_this_week: 999, images_today: 50, videos_this_week: 20, messages_this_hour: 999_999 }
     },
     validation: null,
     alert: null,
@@ -117,7 +119,7 @@ t.test('a shopper from greeting to price to objection to purchase: exact texts, 
     action: 'respond_with_media',
     rule: 'respond',
     reason: null,
-    delay_seconds: 2 + 5 + 4,
+    delay_seconds: 5 + 5 + 4,
     typing_seconds: 4,
     conversation: { state: 'interest', previous_state: 'discovery', event: 'price_interest', misunderstandings: 0 },
     matched: { products: [{ ...CREME, score: 2 }], objection: null, faq: null },
@@ -129,7 +131,7 @@ t.test('a shopper from greeting to price to objection to purchase: exact texts, 
   t.match(objection, {
     action: 'respond_text',
     rule: 'respond',
-    delay_seconds: 2 + 5,
+    delay_seconds: 5 + 5,
     typing_seconds: 5,
     conversation: { state: 'objection', previous_state: 'interest', event: 'objection_raised' },
     matched: { products: [], objection: { product: null, triggers: ['trop cher'] }, faq: null },
@@ -140,7 +142,7 @@ t.test('a shopper from greeting to price to objection to purchase: exact texts, 
   const purchase = await say(t, app, 'Bon, je prends la crème', { message_id: 'wamid-4' })
   t.match(purchase, {
     action: 'respond_text',
-    delay_seconds: 2 + 12,
+    delay_seconds: 5 + 12,
     typing_seconds: 12,
     conversation: { state: 'intent', previous_state: 'objection', event: 'purchase_intent' },
     matched: { products: [{ ...CREME, score: 1 }] },
@@ -204,21 +206,23 @@ t.test('a product whose media policy refuses images is answered in text', async 
   const kb = { ...KB, products: [{ ...KB.products[0], media_policy: { allow_images: false, allow_video: true } }] }
   t.equal((await call(app, 'PUT', '/api/v1/knowledge', kb)).statusCode, 200)
   const d = await say(t, app, 'Combien coûte la crème au karité ?')
-  t.match(d, { action: 'respond_text', quota: { kind: 'text', usage: u(1) }, delay_seconds: 2 + 4 })
+  t.match(d, { action: 'respond_text', quota: { kind: 'text', usage: u(1) }, delay_seconds: 5 + 4 })
   t.strictSame(d.reply, { text: PRICE, media: [], source: 'template' })
 })
 
 t.test('pacing and typing follow the account\'s delays and typing settings', async (t) => {
   const app = await build(t)
   await setup(t, app, { delays: { min_seconds: 4, max_seconds: 10, media_seconds: 6 }, typing: { enabled: true, chars_per_second: 5, max_seconds: 15 } })
+  // The pacing is the centre of 4–10 s: 7.
   const price = await say(t, app, 'Combien coûte la crème au karité ?')
-  t.match(price, { action: 'respond_with_media', typing_seconds: 8, delay_seconds: 4 + 6 + 8 }, '39 characters at 5 a second')
+  t.match(price, { action: 'respond_with_media', typing_seconds: 8, delay_seconds: 7 + 6 + 8 }, '39 characters at 5 a second')
   const purchase = await say(t, app, 'je prends la crème')
-  t.match(purchase, { typing_seconds: 15, delay_seconds: 4 + 15 }, '137 characters: capped at max_seconds')
+  t.match(purchase, { typing_seconds: 15, delay_seconds: 7 + 15 }, '137 characters: capped at max_seconds')
 
+  // A PUT without delays is back to the default 2–8 s: 5.
   await setup(t, app, { typing: { enabled: false, chars_per_second: 12, max_seconds: 15 } })
   const quiet = await say(t, app, 'quel est le prix de la crème ?')
-  t.match(quiet, { typing_seconds: 0, delay_seconds: 2, reply: { text: PRICE } }, 'typing off: pacing only')
+  t.match(quiet, { typing_seconds: 0, delay_seconds: 5, reply: { text: PRICE } }, 'typing off: pacing only')
 })
 
 t.test('an angry customer: alert_human, notifications, silence until an operator resumes', async (t) => {
@@ -284,7 +288,7 @@ t.test('escalation.reply holding: the neutral holding message is sent and consum
     action: 'alert_human',
     rule: 'alert',
     reason: 'legal_situation',
-    delay_seconds: 2 + 5,
+    delay_seconds: 5 + 5,
     typing_seconds: 5,
     alert: { trigger: 'legal_situation', severity: 'critical' },
     quota: { allowed: true, kind: 'text', usage: u(1) },
@@ -408,7 +412,7 @@ t.test('misunderstandings: the fallback, reset by any event, then alert_human at
   await setup(t, app, { alert_numbers: ALERT_NUMBERS.slice(0, 1) })
   t.match(await say(t, app, 'Bonjour'), { reply: { text: GREETING }, conversation: { misunderstandings: 0 } })
   const first = await say(t, app, 'azerty')
-  t.match(first, { action: 'respond_text', rule: 'respond', conversation: { state: 'discovery', event: null, misunderstandings: 1 }, delay_seconds: 2 + 6 })
+  t.match(first, { action: 'respond_text', rule: 'respond', conversation: { state: 'discovery', event: null, misunderstandings: 1 }, delay_seconds: 5 + 6 })
   t.strictSame(first.reply, { text: FALLBACK, media: [], source: 'fallback' })
   t.match(await say(t, app, 'combien coûte la crème ?'), { conversation: { state: 'interest', misunderstandings: 0 } }, 'a found event resets the count')
   t.match(await say(t, app, 'qsdf'), { reply: { text: FALLBACK, source: 'fallback' }, conversation: { misunderstandings: 1 } })
@@ -456,12 +460,12 @@ t.test('human takeover: an outgoing message is recorded past the limit and pause
   t.strictSame(extended.json(), { paused_until: '2026-01-14T13:30:00.000Z', usage: u(3) }, 'each human message extends the pause')
   clock.set('2026-01-14T13:15:00Z')
   t.match(await say(t, app, 'Merci !'), { action: 'ignore', rule: 'human_takeover', conversation: { paused_until: '2026-01-14T13:30:00.000Z' } }, 'still paused past the first pause\'s end')
-  t.strictSame(await usage(app), u(3))
+  t.strictSame(await usage(app), u(3, 0, 0), 'the day keeps its three; 13:00 is a new hour')
 
   clock.set('2026-01-14T13:30:01Z')
   t.match(await say(t, app, 'Combien coûte la crème ?'), { action: 'delay', rule: 'quota', reason: 'quota:messages_per_day' }, 'the pause is over; the human messages used the day\'s quota')
   await setup(t, app, { limits: { messages_per_day: 10 } })
-  t.match(await say(t, app, 'Combien coûte la crème ?'), { action: 'respond_with_media', rule: 'respond', quota: { usage: u(4, 1) } })
+  t.match(await say(t, app, 'Combien coûte la crème ?'), { action: 'respond_with_media', rule: 'respond', quota: { usage: u(4, 1, 1) } })
 
   const pause = await call(app, 'POST', `/api/v1/conversations/${CONTACT}/pause`, { minutes: 5 })
   t.match(pause.json(), { paused_until: '2026-01-14T13:35:01.000Z' })

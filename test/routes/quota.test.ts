@@ -8,12 +8,12 @@ t.test('status has the original clients\' fields first, then ours', async (t) =>
   const res = await call(app, 'GET', '/api/v1/quota/status')
   t.equal(res.statusCode, 200)
   const body = res.json()
-  t.same(Object.keys(body).slice(0, 7), ['messages_today', 'messages_this_week', 'images_today', 'videos_this_week', 'last_reset', 'needs_daily_reset', 'needs_weekly_reset'])
+  t.same(Object.keys(body).slice(0, 8), ['messages_today', 'messages_this_week', 'images_today', 'videos_this_week', 'last_reset', 'needs_daily_reset', 'needs_weekly_reset', 'messages_this_hour'])
   t.match(body, {
     account: 'default',
     timezone: 'UTC',
     limits: { messages_per_day: 200, messages_per_week: 1000, images_per_day: 50, videos_per_week: 20 },
-    remaining: { messages_today: 200, messages_this_week: 1000, images_today: 50, videos_this_week: 20 },
+    remaining: { messages_today: 200, messages_this_week: 1000, images_today: 50, videos_this_week: 20, messages_this_hour: 1_000_000 },
     next_daily_reset: '2026-01-19T00:00:00.000Z',
     next_weekly_reset: '2026-01-19T00:00:00.000Z',
     needs_daily_reset: false,
@@ -51,17 +51,19 @@ t.test('consume counts per kind, refuses past a limit and changes nothing then',
 
 t.test('check reads only; record counts even past the limit', async (t) => {
   const app = await build(t, { defaults: { limits } })
-  t.same((await call(app, 'POST', '/api/v1/quota/check', { message_type: 'text' })).json(), { can_send: true, delay_seconds: 2 })
+  t.same((await call(app, 'POST', '/api/v1/quota/check', { message_type: 'text' })).json(), { can_send: true, delay_seconds: 5 }, 'the centre of the default 2–8 s')
   t.equal((await call(app, 'GET', '/api/v1/quota/status')).json().messages_today, 0, 'check changed nothing')
   const rec = await call(app, 'POST', '/api/v1/quota/record', { message_type: 'image', count: 7 })
-  t.same(rec.json(), { recorded: true, usage: { messages_today: 7, messages_this_week: 7, images_today: 7, videos_this_week: 0 } })
+  t.same(rec.json(), { recorded: true, usage: { messages_today: 7, messages_this_week: 7, images_today: 7, videos_this_week: 0, messages_this_hour: 7 } })
   t.same((await call(app, 'POST', '/api/v1/quota/check', { message_type: 'text' })).json(),
     { can_send: false, delay_seconds: null, reason: 'messages_per_day', retry_after_seconds: 12 * 3600 })
   t.match((await call(app, 'GET', '/api/v1/quota/status')).json(), { remaining: { messages_today: 0, images_today: 0 } })
 })
 
 t.test('pacing comes from the injected RNG', async (t) => {
-  const draws = [0.99, 0, 0.5, 0]
+  // Each delay takes two draws (Box–Muller, README "How quotas work"): u = 0.99 gives |z| ≈ 3.03, v = 0 its sign +,
+  // v = 0.5 its sign −, so 5.5 ± 3.03 × 2.25 lands past either end and is clamped; 0, 0 is the centre, round(5.5) = 6.
+  const draws = [0.99, 0, 0.99, 0.5]
   const app = await build(t, { random: () => draws.shift() ?? 0, defaults: { limits: { messages_per_day: 10 }, delays: { min_seconds: 1, max_seconds: 10, media_seconds: 30 } } })
   const delay = async (message_type: string) => (await call(app, 'POST', '/api/v1/quota/consume', { message_type })).json().delay_seconds
   const record = async (count: number) => await call(app, 'POST', '/api/v1/quota/record', { message_type: 'text', count })
@@ -70,7 +72,7 @@ t.test('pacing comes from the injected RNG', async (t) => {
   await record(3)
   t.equal(await delay('image'), 6 * 2 + 30, '5 of 10 used before: doubled, plus the media pause')
   await record(2)
-  t.equal(await delay('text'), 1 * 3, '8 of 10 used before: tripled')
+  t.equal(await delay('text'), 6 * 3, '8 of 10 used before: tripled')
 })
 
 t.test('accounts: create, read, replace, list, delete; default is protected', async (t) => {
