@@ -708,38 +708,29 @@ BEGIN
         SELECT a, k, 0, 0, 0 FROM unnest(ARRAY[p_day[i], p_hour[i], p_week[i]]) AS k ORDER BY k COLLATE "C"
         ON CONFLICT (account, period) DO NOTHING;
     END IF;
+    -- Locked first, read after: the read, a statement of its own, sees what the transactions that held the
+    -- rows committed before this one got them.
     IF p_skip_locked THEN
-      SELECT count(*),
-             coalesce(max(l.messages) FILTER (WHERE l.period = p_hour[i]), 0), coalesce(max(l.images) FILTER (WHERE l.period = p_hour[i]), 0),
-             coalesce(max(l.videos) FILTER (WHERE l.period = p_hour[i]), 0),
-             coalesce(max(l.messages) FILTER (WHERE l.period = p_day[i]), 0), coalesce(max(l.images) FILTER (WHERE l.period = p_day[i]), 0),
-             coalesce(max(l.videos) FILTER (WHERE l.period = p_day[i]), 0),
-             coalesce(max(l.messages) FILTER (WHERE l.period = p_week[i]), 0), coalesce(max(l.images) FILTER (WHERE l.period = p_week[i]), 0),
-             coalesce(max(l.videos) FILTER (WHERE l.period = p_week[i]), 0)
-        INTO n_locked, hour_messages, hour_images, hour_videos, day_messages, day_images, day_videos, week_messages, week_images, week_videos
-        FROM (SELECT u.period, u.messages, u.images, u.videos FROM usage u
-              WHERE u.account = a AND u.period IN (p_hour[i], p_day[i], p_week[i])
-              ORDER BY u.period COLLATE "C" FOR NO KEY UPDATE SKIP LOCKED) l;
+      SELECT count(*) INTO n_locked FROM (SELECT 1 FROM usage u
+        WHERE u.account = a AND u.period IN (p_hour[i], p_day[i], p_week[i])
+        ORDER BY u.period COLLATE "C" FOR NO KEY UPDATE SKIP LOCKED) l;
       IF n_locked < 3 THEN
         outcome := 'busy';
-        hour_messages := NULL; hour_images := NULL; hour_videos := NULL;
-        day_messages := NULL; day_images := NULL; day_videos := NULL;
-        week_messages := NULL; week_images := NULL; week_videos := NULL;
         RETURN NEXT;
         CONTINUE;
       END IF;
     ELSE
-      SELECT coalesce(max(l.messages) FILTER (WHERE l.period = p_hour[i]), 0), coalesce(max(l.images) FILTER (WHERE l.period = p_hour[i]), 0),
-             coalesce(max(l.videos) FILTER (WHERE l.period = p_hour[i]), 0),
-             coalesce(max(l.messages) FILTER (WHERE l.period = p_day[i]), 0), coalesce(max(l.images) FILTER (WHERE l.period = p_day[i]), 0),
-             coalesce(max(l.videos) FILTER (WHERE l.period = p_day[i]), 0),
-             coalesce(max(l.messages) FILTER (WHERE l.period = p_week[i]), 0), coalesce(max(l.images) FILTER (WHERE l.period = p_week[i]), 0),
-             coalesce(max(l.videos) FILTER (WHERE l.period = p_week[i]), 0)
-        INTO hour_messages, hour_images, hour_videos, day_messages, day_images, day_videos, week_messages, week_images, week_videos
-        FROM (SELECT u.period, u.messages, u.images, u.videos FROM usage u
-              WHERE u.account = a AND u.period IN (p_hour[i], p_day[i], p_week[i])
-              ORDER BY u.period COLLATE "C" FOR NO KEY UPDATE) l;
+      PERFORM 1 FROM usage u WHERE u.account = a AND u.period IN (p_hour[i], p_day[i], p_week[i])
+        ORDER BY u.period COLLATE "C" FOR NO KEY UPDATE;
     END IF;
+    SELECT coalesce(max(u.messages) FILTER (WHERE u.period = p_hour[i]), 0), coalesce(max(u.images) FILTER (WHERE u.period = p_hour[i]), 0),
+           coalesce(max(u.videos) FILTER (WHERE u.period = p_hour[i]), 0),
+           coalesce(max(u.messages) FILTER (WHERE u.period = p_day[i]), 0), coalesce(max(u.images) FILTER (WHERE u.period = p_day[i]), 0),
+           coalesce(max(u.videos) FILTER (WHERE u.period = p_day[i]), 0),
+           coalesce(max(u.messages) FILTER (WHERE u.period = p_week[i]), 0), coalesce(max(u.images) FILTER (WHERE u.period = p_week[i]), 0),
+           coalesce(max(u.videos) FILTER (WHERE u.period = p_week[i]), 0)
+      INTO hour_messages, hour_images, hour_videos, day_messages, day_images, day_videos, week_messages, week_images, week_videos
+      FROM usage u WHERE u.account = a AND u.period IN (p_hour[i], p_day[i], p_week[i]);
 
     -- Read under the rows' locks: every consume of this account that writes the state holds them too.
     s_paused := NULL; s_slow := NULL; s_start := NULL; s_last := NULL;
