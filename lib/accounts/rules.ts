@@ -1,7 +1,5 @@
-import { Ajv } from 'ajv'
-import addFormats from 'ajv-formats'
 import { BadRequest } from '../shared/errors.js'
-import { describeValidation } from '../shared/validation.js'
+import { compileStrict, describeValidation } from '../shared/validation.js'
 import { isValidTimeZone, parseResetTime } from '../periods/periods.js'
 import { InvalidAccountId } from './errors.js'
 import { AccountBodySchema } from './schema.js'
@@ -94,10 +92,7 @@ export function resolveConfig (input: AccountInput, base: AccountConfig, previou
   return config
 }
 
-// The options of the HTTP body validator: unknown fields are errors, types are never coerced.
-const ajv = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false })
-addFormats.default(ajv)
-const validateBody = ajv.compile(AccountBodySchema)
+const validateBody = compileStrict(AccountBodySchema)
 
 /** A configuration built in code (a PATCH's result) checked exactly as a PUT body is. */
 export function checkAccountBody (body: unknown): AccountInput {

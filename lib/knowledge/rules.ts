@@ -3,18 +3,17 @@
  * (so the embedding API gets the same answers as HTTP), then what JSON Schema cannot say. The first problem
  * found, in document order, is the error, and it names its path (`body/products/3/price …`).
  */
-import { Ajv, type ValidateFunction } from 'ajv'
-import { describeValidation } from '../shared/validation.js'
+import type { ValidateFunction } from 'ajv'
+import { compileStrict, describeValidation } from '../shared/validation.js'
 import { InvalidKnowledge } from './errors.js'
 import { KnowledgeInputSchema, ProductBodySchema, type KnowledgeInput, type ProductBody } from './schema.js'
 import type { KnowledgeBase, Product } from './types.js'
 
 export const PLACEHOLDERS = ['name', 'price', 'currency', 'short_description', 'business_name'] as const
 
-// The options of the routes' body validator: no coercion, defaults filled, unknown fields refused.
-const ajv = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false })
-const knowledgeCheck = ajv.compile(KnowledgeInputSchema)
-const productCheck = ajv.compile(ProductBodySchema)
+// Checked as the routes' body validator checks: no coercion, defaults filled, unknown fields refused.
+const knowledgeCheck = compileStrict(KnowledgeInputSchema)
+const productCheck = compileStrict(ProductBodySchema)
 
 /** A copy of the value with its defaults filled in, or the first schema error at `root`. */
 function checked<T> (check: ValidateFunction, input: unknown, root: string): T {
