@@ -26,8 +26,7 @@ import type { NearLimitInput, RaiseInput } from '../alerts/service.js'
 import type { CreateAlertOp } from '../alerts/store.js'
 import { periodsAt } from '../periods/periods.js'
 import type { Periods } from '../periods/types.js'
-import { effectiveLimits, remainingView, usageView } from '../quota/rules.js'
-import { grantedDelay, refusalRetry } from '../quota/service.js'
+import { effectiveLimits, grantedDelay, pausedUntil, refusalRetry, remainingView, usageView } from '../quota/rules.js'
 import { consumeAt, keysOf, releaseOp, type QuotaReads, type AccountZone, type ConsumeResult } from '../quota/store.js'
 import type { Kind, Limits, Refusal, UsagePair } from '../quota/types.js'
 import type { Clock, Random } from '../shared/clock.js'
@@ -236,7 +235,7 @@ export function createDecisionService (options: DecisionServiceOptions) {
         hints: input.hints ?? {},
         opening: activeAt(account, at),
         products,
-        paused: state.paused_until !== null && state.paused_until > at.getTime()
+        paused: pausedUntil(state, at.getTime()) !== null
       })
       const firstOfSession = stored === null || verdict.restarted
       // A decision that consumes nothing still records every counter (they are what the consume would see).
@@ -385,7 +384,8 @@ export function createDecisionService (options: DecisionServiceOptions) {
     const typing = reply === null ? 0 : typingSeconds(reply.text, account.typing)
     const pacing = granted && kind !== null && consume.ok ? grantedDelay(account, kind, consume.before, consume.limits, consume.state, random) : 0
     const usageNow = consume === null ? null : consume.ok ? consume.after : 'usage' in consume ? consume.usage : null
-    const limits = consume !== null && 'limits' in consume ? consume.limits : null
+    // The limits as they bound this consume: the warm-up's cap in force lowers the daily one.
+    const limits = consume !== null && 'limits' in consume ? effectiveLimits(consume.limits, consume.state.warmup_cap) : null
     const answer: Decision = {
       decision_id: decisionId,
       action,
@@ -403,7 +403,7 @@ export function createDecisionService (options: DecisionServiceOptions) {
       },
       quota: usageNow === null || limits === null || kind === null
         ? null
-        : { allowed: granted, kind, usage: usageView(usageNow), remaining: remainingView(usageNow, consume !== null && 'state' in consume ? effectiveLimits(limits, consume.state.warmup_cap) : limits) },
+        : { allowed: granted, kind, usage: usageView(usageNow), remaining: remainingView(usageNow, limits) },
       validation: written?.validation ?? null,
       alert: verdict.alert,
       notifications: verdict.alert === null ? [] : notificationsFor(account, d.contact, verdict.conversation.previous_state ?? verdict.conversation.state, d.text ?? d.media?.caption ?? null)

@@ -1,4 +1,5 @@
 /** The health score's pure rules (README, "How quotas work"). */
+import { pausedUntil } from '../quota/rules.js'
 import type { AccountState } from '../quota/store.js'
 import { PAUSE_BELOW, PAUSE_MS, SIGNAL_COSTS, SIGNAL_WINDOW_MS, SLOW_BELOW, type PauseReason, type SignalType } from './types.js'
 
@@ -61,9 +62,9 @@ export function afterSignal (state: AccountState, signals: readonly ScoredSignal
 } {
   const score = healthScore(signals, at)
   const slow = score < SLOW_BELOW ? Math.max(state.slow_until ?? 0, recoversAt(signals, at, SLOW_BELOW)) : state.slow_until
-  const inForce = state.paused_until !== null && state.paused_until > at
-  if (score < PAUSE_BELOW && !(inForce && state.pause_reason === 'health')) {
-    return { score, paused_until: Math.max(at + PAUSE_MS, inForce ? state.paused_until ?? 0 : 0), pause_reason: 'health', slow_until: slow, paused: true }
+  const inForce = pausedUntil(state, at)
+  if (score < PAUSE_BELOW && !(inForce !== null && state.pause_reason === 'health')) {
+    return { score, paused_until: Math.max(at + PAUSE_MS, inForce ?? 0), pause_reason: 'health', slow_until: slow, paused: true }
   }
   return { score, paused_until: state.paused_until, pause_reason: state.pause_reason, slow_until: slow, paused: false }
 }

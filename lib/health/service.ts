@@ -5,6 +5,7 @@ import type { AuditService } from '../audit/service.js'
 import type { AuditActor } from '../audit/types.js'
 import type { Place } from '../crypto/index.js'
 import type { EncryptionService } from '../encryption/service.js'
+import { pausedUntil } from '../quota/rules.js'
 import type { QuotaReads } from '../quota/store.js'
 import type { Clock } from '../shared/clock.js'
 import { createEvents } from '../shared/events.js'
@@ -61,7 +62,7 @@ export function createHealthService (options: HealthServiceOptions) {
   async function view (account: Account, at: number): Promise<HealthView> {
     const [state, rows] = await Promise.all([store.getState(account.id), store.listSignals(account.id, at - SIGNAL_WINDOW_MS, 1000)])
     const score = healthScore(rows, at)
-    const paused = state.paused_until !== null && state.paused_until > at
+    const until = pausedUntil(state, at)
     const signals: SignalView[] = []
     for (const s of rows.slice(0, LISTED)) {
       signals.push({ id: s.id, type: s.type, at: new Date(s.at).toISOString(), detail: s.detail === null ? null : await encryption.openOrFail(s.detail, signalPlace(s.id)) })
@@ -69,11 +70,11 @@ export function createHealthService (options: HealthServiceOptions) {
     return {
       account: account.id,
       score,
-      paused_until: paused ? iso(state.paused_until) : null,
-      pause_reason: paused ? state.pause_reason : null,
+      paused_until: iso(until),
+      pause_reason: until === null ? null : state.pause_reason,
       slowed_until: state.slow_until !== null && state.slow_until > at ? iso(state.slow_until) : null,
       signals,
-      advice: advice(score, paused)
+      advice: advice(score, until !== null)
     }
   }
 

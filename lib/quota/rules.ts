@@ -10,8 +10,6 @@ import { COUNTERS, LIMIT_NAMES, LIMITS, type Delays, type Kind, type LimitName, 
 
 export const zeroUsage = (): PeriodUsage => ({ messages: 0, images: 0, videos: 0 })
 
-export const zeroPair = (): UsagePair => ({ hour: zeroUsage(), day: zeroUsage(), week: zeroUsage() })
-
 /** The counters a send of this kind adds to: every send is a message; media also count as their kind. */
 export function increments (kind: Kind, count: number): PeriodUsage {
   return {
@@ -60,7 +58,7 @@ export const WARMUP_IDLE_MS = 72 * 3_600_000
 const DAY_MS = 86_400_000
 
 /** Day `n` of a warm-up that began on day key `start` (1 on its first day), counted in the account's day keys. */
-export function warmupDayOf (start: string, day: string): number {
+function warmupDayOf (start: string, day: string): number {
   return Math.max(1, Math.round((Date.parse(`${day}T00:00:00Z`) - Date.parse(`${start}T00:00:00Z`)) / DAY_MS) + 1)
 }
 
@@ -86,15 +84,29 @@ export function warmupCap (warmup: Warmup, dailyLimit: number, n: number): numbe
   return Math.min(dailyLimit, Math.round(start * Math.pow(dailyLimit / start, (n - 1) / (warmup.days - 1))))
 }
 
+/** The end of the pause in force at `at` (epoch ms), or null: a pause that has ended is none. */
+export function pausedUntil (state: Pick<AccountState, 'paused_until'>, at: number): number | null {
+  return state.paused_until !== null && state.paused_until > at ? state.paused_until : null
+}
+
 /** What the account's stored state and its configuration make of a send at `at` (epoch ms) on day `day`. */
 export function consumeStateOf (account: Pick<Account, 'warmup' | 'limits'>, state: AccountState, day: string, at: number): ConsumeState {
   const n = account.warmup.enabled ? warmupDay({ start: state.warmup_start, lastSend: state.last_send_at }, day, at) : 1
   return {
     warmup_day: n,
     warmup_cap: warmupCap(account.warmup, account.limits.messages_per_day, n),
-    paused_until: state.paused_until !== null && state.paused_until > at ? state.paused_until : null,
+    paused_until: pausedUntil(state, at),
     slow: state.slow_until !== null && state.slow_until > at
   }
+}
+
+/**
+ * THE refusal rule with the account's state: a paused account is refused before any limit, then
+ * `firstExceeded` under the warm-up's cap in force. Both the SQLite store and `check` decide with it; the
+ * PostgreSQL function is pinned to it by the store contract tests.
+ */
+export function refusalOf (usage: UsagePair, kind: Kind, count: number, limits: Limits, state: Pick<ConsumeState, 'paused_until' | 'warmup_cap'>): Refusal | null {
+  return state.paused_until !== null ? 'account_paused' : firstExceeded(usage, kind, count, limits, state.warmup_cap)
 }
 
 /** The limits as they bind today: the daily one lowered by the warm-up's cap (README, "How quotas work"). */
@@ -149,6 +161,17 @@ export function secondsUntil (end: Date, now: Date): number {
 export function retryAfter (limit: Exclude<Refusal, 'account_paused'>, p: Pick<Periods, 'hourEnd' | 'dayEnd' | 'weekEnd'>, at: Date): number {
   const period = limit === 'warmup' ? 'day' : LIMITS[limit].period
   return secondsUntil(period === 'hour' ? p.hourEnd : period === 'day' ? p.dayEnd : p.weekEnd, at)
+}
+
+/** When a refusal may be tried again: the pause's end, or the end of the refusing limit's period. */
+export function refusalRetry (limit: Refusal, state: Pick<ConsumeState, 'paused_until'>, p: Pick<Periods, 'hourEnd' | 'dayEnd' | 'weekEnd'>, at: Date): number {
+  if (limit === 'account_paused') return secondsUntil(new Date(state.paused_until ?? at.getTime()), at)
+  return retryAfter(limit, p, at)
+}
+
+/** The delay of a granted send (`pacingDelay`): its share of the day is of the daily cap in force, slowed while health is low. */
+export function grantedDelay (account: Pick<Account, 'delays'>, kind: Kind, before: UsagePair, limits: Limits, state: Pick<ConsumeState, 'slow' | 'warmup_cap'>, random: () => number): number {
+  return pacingDelay(account.delays, kind, before.day.messages, effectiveLimits(limits, state.warmup_cap).messages_per_day, random, state.slow)
 }
 
 /** The settings of an account that make its period keys (a consume is counted under keys made from the committed ones). */

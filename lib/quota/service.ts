@@ -8,8 +8,8 @@ import type { Periods } from '../periods/types.js'
 import type { ResetReads } from '../resets/store.js'
 import type { ResetRecord } from '../resets/types.js'
 import { InvalidCount } from './errors.js'
-import { consumeStateOf, effectiveLimits, firstExceeded, pacingDelay, remainingView, retryAfter, secondsUntil, usageView, warmupCap, warmupDay } from './rules.js'
-import { consumeAt, keysOf, type ConsumeState, type QuotaStore } from './store.js'
+import { consumeStateOf, effectiveLimits, grantedDelay, refusalOf, refusalRetry, remainingView, usageView } from './rules.js'
+import { consumeAt, keysOf, type QuotaStore } from './store.js'
 import type { Kind, Limits, PeriodUsage, Refusal, UsagePair, UsageView } from './types.js'
 
 export interface QuotaServiceOptions {
@@ -73,18 +73,6 @@ export interface UsageSnapshot { account: string, usage: UsagePair, dayEnd: Date
 
 const snapshotOf = (account: string, p: Periods, usage: UsagePair): UsageSnapshot => ({ account, usage, dayEnd: p.dayEnd, weekEnd: p.weekEnd })
 
-/** When a refusal may be tried again: the pause's end, or the end of the refusing limit's period. */
-export function refusalRetry (limit: Refusal, state: Pick<ConsumeState, 'paused_until'>, p: Periods, at: Date): number {
-  if (limit === 'account_paused') return secondsUntil(new Date(state.paused_until ?? at.getTime()), at)
-  return retryAfter(limit, p, at)
-}
-
-/** The delay of a granted send: slowed while the account's health is low (README, "How quotas work"). */
-export function grantedDelay (account: Account, kind: Kind, before: UsagePair, limits: Limits, state: Pick<ConsumeState, 'slow' | 'warmup_cap'>, random: () => number): number {
-  // The day's share is of the daily cap in force: a warming number slows down within its lower cap.
-  return pacingDelay(account.delays, kind, before.day.messages, effectiveLimits(limits, state.warmup_cap).messages_per_day, random, state.slow)
-}
-
 /** Period settings changing under a send again and again is a broken store, not a race. */
 const SEND_ATTEMPTS = 3
 
@@ -113,8 +101,8 @@ export function createQuotaService (options: QuotaServiceOptions) {
     const at = now()
     const p = periodsAt(at, account)
     const [usage, last, state] = await Promise.all([store.getUsage(account.id, keysOf(p)), store.lastResets(account.id), store.getState(account.id)])
-    const day = account.warmup.enabled ? warmupDay({ start: state.warmup_start, lastSend: state.last_send_at }, p.day, at.getTime()) : null
-    const effective = effectiveLimits(account.limits, day === null ? null : warmupCap(account.warmup, account.limits.messages_per_day, day))
+    const st = consumeStateOf(account, state, p.day, at.getTime())
+    const effective = effectiveLimits(account.limits, st.warmup_cap)
     const created = Date.parse(account.created_at)
     // An account's creation opens the period it is created in: that period needs no reset.
     const needs = (r: ResetRecord | null, period: string, start: Date): boolean =>
@@ -137,8 +125,8 @@ export function createQuotaService (options: QuotaServiceOptions) {
       next_weekly_reset: p.weekEnd.toISOString(),
       next_hourly_reset: p.hourEnd.toISOString(),
       effective_limits: effective,
-      warmup_day: day,
-      paused_until: state.paused_until !== null && state.paused_until > at.getTime() ? new Date(state.paused_until).toISOString() : null
+      warmup_day: account.warmup.enabled ? st.warmup_day : null,
+      paused_until: st.paused_until === null ? null : new Date(st.paused_until).toISOString()
     }
   }
 
@@ -149,7 +137,7 @@ export function createQuotaService (options: QuotaServiceOptions) {
     const p = periodsAt(at, account)
     const [usage, stored] = await Promise.all([store.getUsage(account.id, keysOf(p)), store.getState(account.id)])
     const state = consumeStateOf(account, stored, p.day, at.getTime())
-    const limit = state.paused_until !== null ? 'account_paused' : firstExceeded(usage, req.message_type, count, account.limits, state.warmup_cap)
+    const limit = refusalOf(usage, req.message_type, count, account.limits, state)
     if (limit !== null) return { can_send: false, delay_seconds: null, reason: limit, retry_after_seconds: refusalRetry(limit, state, p, at) }
     return { can_send: true, delay_seconds: grantedDelay(account, req.message_type, usage, account.limits, state, random) }
   }

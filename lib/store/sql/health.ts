@@ -2,10 +2,12 @@
 import type { PauseOp, SignalOp } from '../../health/store.js'
 import { PAUSE_REASONS, SIGNAL_TYPES, type StoredSignal } from '../../health/types.js'
 import { num, textOrNull, type Row } from './rows.js'
+import { SHARED_SQL } from './statements.js'
 
 export const HEALTH_SQL = {
   ensureState: 'INSERT INTO account_state (account) VALUES (?) ON CONFLICT (account) DO NOTHING',
-  state: 'SELECT paused_until, pause_reason, slow_until, warmup_start, last_send_at FROM account_state WHERE account = ?',
+  // The quota's read of the state (SHARED_SQL.getState), here to be locked in PostgreSQL's transaction.
+  state: SHARED_SQL.getState,
   insertSignal: 'INSERT INTO account_signals (id, account, type, at, key_id, detail) VALUES (?, ?, ?, ?, ?, ?)',
   window: 'SELECT type, at FROM account_signals WHERE account = ? AND at >= ?',
   // Each signal takes the account's signals that no longer count with it: they never pile up.

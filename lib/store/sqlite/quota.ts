@@ -1,6 +1,6 @@
 import type { Account } from '../../accounts/types.js'
 import type { AccountState, ConsumeInput, ConsumeResult, ReleaseInput, UsageKeys } from '../../quota/store.js'
-import { addUsage, consumeStateOf, firstExceeded, increments, sameZone, zoneOf } from '../../quota/rules.js'
+import { addUsage, consumeStateOf, increments, refusalOf, sameZone, zoneOf } from '../../quota/rules.js'
 import type { PeriodUsage, UsagePair } from '../../quota/types.js'
 import { checkDayRange, checkUsageKeys, rowToState, rowToUsage } from '../sql/rows.js'
 import { SHARED_SQL } from '../sql/statements.js'
@@ -37,7 +37,7 @@ export function sqliteQuota (c: SqliteConn, account: (id: string) => Account | n
     const inc = increments(input.kind, input.count)
     const before = pair(input.account, input)
     if (input.mode === 'consume') {
-      const limit = st.paused_until !== null ? 'account_paused' : firstExceeded(before, input.kind, input.count, limits, st.warmup_cap)
+      const limit = refusalOf(before, input.kind, input.count, limits, st)
       if (limit !== null) return { ok: false, limit, usage: before, limits, state: st }
     }
     for (const period of [input.hour, input.day, input.week]) c.run(SQL.addUsage, input.account, period, inc.messages, inc.images, inc.videos)
