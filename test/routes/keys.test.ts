@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import { build, call, PG_URL, pgSchema, postgresReachable } from '../helper.js'
+import { build, call, PG_URL, pgSchema, postgresReachable, type TapTest } from '../helper.js'
 
 const sha256 = (secret: string): Buffer => createHash('sha256').update(secret, 'utf8').digest()
 const ERROR_SHAPE = { statusCode: Number, error: String, message: String }
@@ -22,6 +22,22 @@ async function eventually (probe: () => Promise<boolean>, ms = 2000): Promise<bo
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
   return await probe()
+}
+
+/** Revokes the key through A: A refuses it at once, B (another instance on the store) within 5 s. */
+async function revokeOnAReachesB (t: TapTest, a: FastifyInstance, b: FastifyInstance, k: { id: string, key: string }): Promise<void> {
+  const started = Date.now()
+  t.equal((await call(a, 'DELETE', `/api/v1/keys/${k.id}`)).statusCode, 204)
+  t.equal((await call(a, 'GET', '/api/v1/quota/status', undefined, k.key)).statusCode, 401, 'A refuses it at once')
+  let status = 200
+  while (Date.now() - started < 6000) {
+    status = (await call(b, 'GET', '/api/v1/quota/status', undefined, k.key)).statusCode
+    if (status === 401) break
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  const elapsed = Date.now() - started
+  t.equal(status, 401, `B refuses it too (after ${elapsed} ms)`)
+  t.ok(elapsed < 5000, 'within 5 s')
 }
 
 t.test('create: 201 with the secret, once; the key works with its role', async (t) => {
@@ -187,16 +203,20 @@ t.test('PostgreSQL: digests only, and a revocation on one instance reaches anoth
   t.same(rows[0].digest, sha256(k.key), 'digest = SHA-256(secret)')
   t.notOk(Object.values(rows[0] as Record<string, unknown>).some((v) => String(v).includes(k.key)), 'no column holds the secret')
 
-  const started = Date.now()
-  t.equal((await call(a, 'DELETE', `/api/v1/keys/${k.id}`)).statusCode, 204)
-  t.equal((await call(a, 'GET', '/api/v1/quota/status', undefined, k.key)).statusCode, 401, 'A refuses it at once')
-  let status = 200
-  while (Date.now() - started < 5000) {
-    status = (await call(b, 'GET', '/api/v1/quota/status', undefined, k.key)).statusCode
-    if (status === 401) break
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  const elapsed = Date.now() - started
-  t.equal(status, 401, `B refuses it too (after ${elapsed} ms)`)
-  t.ok(elapsed < 5000, 'within 5 s')
+  await revokeOnAReachesB(t, a, b, k)
+})
+
+t.test('SQLite, two instances on one file: a key cached on B is refused within 5 s of its revocation on A; a near miss never rides the cache', async (t) => {
+  const dbPath = join(t.testdir(), 'keys.db')
+  const a = await build(t, { scheduler: false, store: { sqlitePath: dbPath } })
+  const b = await build(t, { scheduler: false, store: { sqlitePath: dbPath } })
+  t.equal((await call(a, 'PUT', '/api/v1/accounts/acme', {})).statusCode, 201)
+  const k = (await createKey(a, { name: 'bot', role: 'agent', account: 'acme' })).json() as { id: string, key: string }
+  for (let i = 0; i < 20; i++) t.equal((await call(b, 'GET', '/api/v1/quota/status', undefined, k.key)).statusCode, 200, `B accepts the key, request ${i + 1}`)
+  const nearMiss = k.key.slice(0, -1) + (k.key.endsWith('A') ? 'B' : 'A')
+  t.equal((await call(b, 'GET', '/api/v1/quota/status', undefined, nearMiss)).statusCode, 401, 'one character off is refused while the key is cached')
+  t.equal((await call(b, 'GET', '/api/v1/quota/status', undefined, k.key + ' ')).statusCode, 401, 'so is the key with a character more')
+
+  await revokeOnAReachesB(t, a, b, k)
+  t.equal((await call(b, 'GET', '/api/v1/quota/status', undefined, k.key)).statusCode, 401, 'and keeps refusing it')
 })
