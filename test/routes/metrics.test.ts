@@ -102,6 +102,10 @@ t.test('quota counters, resets, usage and HTTP metrics after known traffic', asy
   t.equal(http('sellify_http_request_duration_seconds_count', '/api/v1/quota/consume', 'POST', 200), sends.length)
   t.equal(value(m, 'sellify_http_request_duration_seconds_bucket', { route: '/api/v1/quota/consume', method: 'POST', status_code: '200', le: '+Inf' }), sends.length)
   t.ok((http('sellify_http_request_duration_seconds_sum', '/api/v1/quota/consume', 'POST', 200) ?? -1) > 0)
+  const consumes = { route: '/api/v1/quota/consume', method: 'POST', status_code: '200' }
+  const buckets = m.filter((s) => s.name === 'sellify_http_request_duration_seconds_bucket' && JSON.stringify(Object.entries(s.labels).filter(([k]) => k !== 'le').sort()) === JSON.stringify(Object.entries(consumes).sort()))
+  t.same(buckets.map((s) => s.labels.le), ['0.001', '0.0025', '0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '+Inf'], 'every bucket, in order')
+  t.ok(buckets.every((s, i) => i === 0 || s.value >= buckets[i - 1].value), 'cumulative counts')
 
   // Resets, by type and source: manual ones, then a scheduled run on the next day.
   await call(app, 'POST', '/api/v1/quota/reset/daily', { account: 'a' })
