@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigError } from '../lib/shared/errors.js'
 import { ensureDataKeyOp } from '../lib/encryption/store.js'
+import { wrapDataKey } from '../lib/crypto/data-keys.js'
+import { newDataKey } from '../lib/crypto/keys.js'
 import { build, PG_URL, pgSchema, pgSkip, type LogLine, type TapTest } from './helper.js'
 import { runToExit, startServer, type RunningServer } from './server-process.js'
 
@@ -145,8 +147,9 @@ t.test('embedded: data keys wrapped by a key id that is not configured stop the 
   const store = { sqlitePath: join(dir, 'sellify.db') }
   const first = await build(t, { store })
   const kid = first.sellify.keyring.current
+  const dataKey = newDataKey()
   await first.sellify.store.commit([ensureDataKeyOp({
-    id: 'dtest', account: 'acme', contact_index: '', contact: null, wrapped: 'opaque', kid, created_at: '2026-01-18T12:00:00.000Z'
+    id: dataKey.id, account: 'acme', contact_index: '', contact: null, wrapped: wrapDataKey(first.sellify.keyring, 'acme', dataKey), kid, created_at: '2026-01-18T12:00:00.000Z'
   }, [''])])
   await first.close()
 

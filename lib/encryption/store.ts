@@ -52,6 +52,8 @@ export interface DataKeyReads {
   findDataKey: (account: string, indexes: readonly string[]) => Promise<StoredDataKey | null>
   /** How many data keys each master key id wraps. */
   dataKeyCounts: () => Promise<Record<string, number>>
+  /** One data key wrapped by `kid` (the first by id), if any: what a start-up check unwraps. */
+  dataKeyUnder: (kid: string) => Promise<StoredDataKey | null>
   /** Up to `limit` data keys not wrapped by `kid`, by id. */
   dataKeysNotUnder: (kid: string, limit: number) => Promise<StoredDataKey[]>
 }

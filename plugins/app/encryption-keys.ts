@@ -1,6 +1,8 @@
 import fp from 'fastify-plugin'
 import { dirname, join, resolve } from 'node:path'
 import { hasKid, keyFile, memoryKeyring, type Keyring } from '../../lib/crypto/keys.js'
+import { unwrapDataKey } from '../../lib/crypto/data-keys.js'
+import { DecryptionError } from '../../lib/crypto/errors.js'
 import { ConfigError } from '../../lib/shared/errors.js'
 import { createFolder } from '../../lib/store/index.js'
 
@@ -51,13 +53,29 @@ export default fp(async function encryptionKeys (fastify) {
   }
 
   // A restart with another key would otherwise start fine and then fail on every encrypted read.
-  const missing = Object.entries(await fastify.sellify.store.dataKeyCounts()).filter(([kid, n]) => n > 0 && !hasKid(keyring, kid))
+  const counts = await fastify.sellify.store.dataKeyCounts()
+  const missing = Object.entries(counts).filter(([kid, n]) => n > 0 && !hasKid(keyring, kid))
   if (missing.length > 0) {
     const held = missing.map(([kid, n]) => `${n} data key${n === 1 ? '' : 's'} wrapped by key id ${JSON.stringify(kid)}`).join(' and ')
     throw new ConfigError(
       configured?.variable ?? 'SELLIFY_ENCRYPTION_KEY',
       `the database holds ${held}, which ${missing.length === 1 ? 'is' : 'are'} not configured: this is not the key the data was written with (keep the old key in SELLIFY_ENCRYPTION_KEYS until a rotation has moved everything)`
     )
+  }
+  // A key configured under the id the data was written with, but not that key: every data key under that id
+  // would fail to open, while blind indexes computed with it would find no contact and start new ones.
+  for (const kid of Object.entries(counts).filter(([, n]) => n > 0).map(([kid]) => kid)) {
+    const sample = await fastify.sellify.store.dataKeyUnder(kid)
+    if (sample === null) continue
+    try {
+      unwrapDataKey(keyring, sample.account, sample.id, sample.wrapped)
+    } catch (err) {
+      if (!(err instanceof DecryptionError)) throw err
+      throw new ConfigError(
+        configured?.variable ?? 'SELLIFY_ENCRYPTION_KEY',
+        `the key configured as id ${JSON.stringify(kid)} does not open the data keys stored under that id: this is not the key the data was written with`
+      )
+    }
   }
   fastify.sellify.keyring = keyring
 }, { name: 'encryption-keys', dependencies: ['config', 'storage'], fastify: '5.x' })

@@ -44,6 +44,10 @@ export function postgresDataKeys (c: PostgresConn) {
       async dataKeyCounts (): Promise<Record<string, number>> {
         return Object.fromEntries((await c.pool.query(DATA_KEY_SQL.counts)).map((r) => [String(r.kid), num(r.n)]))
       },
+      async dataKeyUnder (kid: string): Promise<StoredDataKey | null> {
+        const rows = await c.pool.query(dialect.pg(DATA_KEY_SQL.under), [kid])
+        return rows.length === 0 ? null : rowToDataKey(rows[0])
+      },
       async dataKeysNotUnder (kid: string, limit: number): Promise<StoredDataKey[]> {
         return (await c.pool.query(dialect.pg(DATA_KEY_SQL.notUnder), [kid, limit])).map(rowToDataKey)
       }

@@ -33,6 +33,7 @@ export const DATA_KEY_SQL = {
     ON CONFLICT (account, contact_index) DO NOTHING`,
   counts: 'SELECT kid, count(*) AS n FROM data_keys GROUP BY kid ORDER BY kid',
   notUnder: 'SELECT * FROM data_keys WHERE kid <> ? ORDER BY id LIMIT ?',
+  under: 'SELECT * FROM data_keys WHERE kid = ? ORDER BY id LIMIT 1',
   rewrap: 'UPDATE data_keys SET wrapped = ?, contact = ?, contact_index = ?, kid = ? WHERE id = ? AND wrapped = ?'
 } as const
 

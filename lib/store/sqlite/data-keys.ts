@@ -40,6 +40,10 @@ export function sqliteDataKeys (c: SqliteConn) {
       },
       findDataKey: find,
       dataKeyCounts: (): Record<string, number> => Object.fromEntries(c.all(DATA_KEY_SQL.counts).map((r) => [String(r.kid), num(r.n)])),
+      dataKeyUnder: (kid: string): StoredDataKey | null => {
+        const row = c.get(DATA_KEY_SQL.under, kid)
+        return row === undefined ? null : rowToDataKey(row)
+      },
       dataKeysNotUnder: (kid: string, limit: number): StoredDataKey[] => c.all(DATA_KEY_SQL.notUnder, kid, limit).map(rowToDataKey)
     },
     appliers

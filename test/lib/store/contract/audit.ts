@@ -101,6 +101,8 @@ export function auditContract (t: Test, { open }: ContractContext): void {
     t.match(await store.getDataKey(stored[0].id), { wrapped: 'v1.k2.x', contact: 'v1.k2.c', contact_index: 'idx-2', kid: 'k2' })
     t.ok((await store.dataKeysNotUnder('k2', 1000)).some((k) => k.id === found.id))
     t.notOk((await store.dataKeysNotUnder('k2', 1000)).some((k) => k.id === stored[0].id))
+    t.equal((await store.dataKeyUnder('k2'))?.kid, 'k2', 'a data key under k2')
+    t.equal(await store.dataKeyUnder('never-configured'), null, 'none under an id nothing was wrapped with')
 
     await store.commit([appendAuditOp(entry(account), stored[0].id)])
     t.same(await store.commit([eraseDataKeysOp(account, ['idx-2', 'idx-old'])]), [[stored[0].id, found.id].sort()])
