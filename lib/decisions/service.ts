@@ -7,7 +7,7 @@
  */
 import { activeAt } from '../accounts/hours.js'
 import { UnknownAccount } from '../accounts/errors.js'
-import type { Account } from '../accounts/types.js'
+import { DEFAULT_ACCOUNT, type Account } from '../accounts/types.js'
 import { buildPrompt, reaskText } from '../ai/prompt.js'
 import { writeReply, type Checked } from '../ai/reply.js'
 import type { AiResult, ChatRequest } from '../ai/types.js'
@@ -46,8 +46,12 @@ export const DecisionNotSendable = defineError('SELLIFY_DECISION_CONFLICT', 409,
 
 /** How long a gateway message id gets its first decision back. */
 export const IDEMPOTENCY_MS = 24 * 60 * 60 * 1000
-/** A decision is made again from fresh reads this often when its conversation changed under it. */
-const ATTEMPTS = 5
+/**
+ * A decision is made again from fresh reads this often when its conversation changed under it. On one instance a
+ * contact's decisions queue (inLane below); what is left is another instance deciding for the same contact, whose
+ * burst can win several times in a row; past this, the message is answered 409 and left untouched, to be sent again.
+ */
+const ATTEMPTS = 10
 /** Messages of the conversation the AI is shown. */
 const HISTORY = 6
 /** Characters of the customer's message an alert notification quotes. */
@@ -210,9 +214,34 @@ export function createDecisionService (options: DecisionServiceOptions) {
     return JSON.parse(await encryption.openOrFail(stored.answer, answerPlace(stored.id))) as Decision
   }
 
+  /**
+   * One decision at a time per contact on this instance: a burst of one contact's messages is decided in arrival
+   * order instead of racing on the conversation's version (each loser deciding again, up to ATTEMPTS times). Other
+   * instances still race, and the version check keeps that exact. Keyed in process memory only.
+   */
+  const lanes = new Map<string, Promise<void>>()
+  async function inLane<T> (key: string, fn: () => Promise<T>): Promise<T> {
+    const before = lanes.get(key)
+    let release = (): void => {}
+    const mine = new Promise<void>((resolve) => { release = resolve })
+    const tail = before === undefined ? mine : before.then(async () => { await mine })
+    lanes.set(key, tail)
+    try {
+      if (before !== undefined) await before
+      return await fn()
+    } finally {
+      release()
+      if (lanes.get(key) === tail) lanes.delete(key)
+    }
+  }
+
   async function incoming (input: IncomingMessage, actor: AuditActor = 'system'): Promise<Decision> {
     const started = performance.now()
     const { text, at: sentAt } = checkIncoming(input)
+    return await inLane(`${input.account ?? DEFAULT_ACCOUNT}\u0000${input.contact}`, async () => await decideIncoming(input, actor, started, text, sentAt))
+  }
+
+  async function decideIncoming (input: IncomingMessage, actor: AuditActor, started: number, text: string | null, sentAt: string | null): Promise<Decision> {
     return await retried(async (zone) => {
       const read = await accounts.get(input.account)
       const account = zone === null ? read : { ...read, ...zone }
