@@ -13,15 +13,13 @@ import { join } from 'node:path'
 import { verifySignature } from '../lib/alerts/webhook.js'
 import type { TapTest } from './helper.js'
 import { startServer, type RunningServer } from './server-process.js'
-
-type Json = Record<string, any>
+import { alertClient, type Json } from './alert-polling.js'
 
 const KEY = 'alerts-restart-test-admin-key-0123456789'
+const { api, until } = alertClient(KEY)
 const ENCRYPTION_KEY = '7c'.repeat(32)
 const SECRET = 'restart-webhook-secret-0123456789'
 const ALERTS = 5
-/** How long the test waits for what it polls for before it gives up (a bound, not an assertion). */
-const PATIENCE_MS = 40_000
 
 interface Reception {
   delivery: string
@@ -65,35 +63,6 @@ async function stop (server: RunningServer): Promise<void> {
   const timer = setTimeout(() => server.child.kill('SIGKILL'), 10_000)
   await server.exited
   clearTimeout(timer)
-}
-
-async function api (base: string, method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<{ status: number, json: Json }> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { 'x-api-key': KEY, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) })
-  })
-  return { status: res.status, json: await res.json() as Json }
-}
-
-/** Each alert as GET /api/v1/alerts/:id answers it. */
-async function alerts (base: string, ids: string[]): Promise<Json[]> {
-  return await Promise.all(ids.map(async (id) => {
-    const res = await api(base, 'GET', `/api/v1/alerts/${id}`)
-    if (res.status !== 200) throw new Error(`GET /api/v1/alerts/${id}: ${res.status} ${JSON.stringify(res.json)}`)
-    return res.json
-  }))
-}
-
-/** Poll until `done` holds of the alerts; throws with the last answer when it does not within PATIENCE_MS. */
-async function until (base: string, ids: string[], what: string, done: (list: Json[]) => boolean): Promise<Json[]> {
-  const deadline = Date.now() + PATIENCE_MS
-  for (;;) {
-    const list = await alerts(base, ids)
-    if (done(list)) return list
-    if (Date.now() > deadline) throw new Error(`${what}: not reached in ${PATIENCE_MS / 1000} s: ${JSON.stringify(list.map((a) => a.deliveries))}`)
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
 }
 
 t.test('pending deliveries survive a SIGKILL and are delivered once by the next process', async (t) => {
