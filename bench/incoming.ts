@@ -1,28 +1,22 @@
 /**
- * A first measure of the decision pipeline over HTTP (bench/README.md, "The decision pipeline: a first measure"): the standalone
- * server on a SQLite file, a shop of 200 products with FAQ and objections, encryption and audit on, no AI,
- * random contacts out of 10 000 and a new gateway message id per request; `POST /api/v1/messages/incoming`
- * against `GET /health` of the same process, 50 connections, alternating rounds, medians. Not yet a row of
- * `npm run bench`; alone: `node dist/bench/incoming.js [--seconds 8] [--rounds 3] [--profile DIR]` (a CPU profile
- * of the server in DIR).
+ * The decision pipeline's load (bench/README.md, "The decision pipeline"): a shop of 200 products with FAQ and
+ * objections, random contacts out of 10 000 writing a greeting, a price question, a purchase, an FAQ, an
+ * objection or a thank-you, each with a new gateway message id; and, after the run, the decisions the store
+ * kept, to compare with the answers the bench saw. `npm run bench` runs it; alone:
+ * `node dist/bench/run.js --only pipeline`.
  */
-import autocannon from 'autocannon'
-import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import Database from 'better-sqlite3'
+import pg from 'pg'
+import type { Where } from './accounts.js'
+import type { Load } from './load.js'
 
-const SERVER = fileURLToPath(new URL('../server.js', import.meta.url))
-const KEY = 'bench-incoming-key-0123456789abcdef'
-const PORT = 3077
-const CONTACTS = 10_000
-const BASE = `http://127.0.0.1:${PORT}`
-const HEADERS = { 'x-api-key': KEY, 'content-type': 'application/json' }
+export const CONTACTS = 10_000
+export const INCOMING_PATH = '/api/v1/messages/incoming'
 /** A shop's messages: a greeting, a price, a purchase, an FAQ, an objection, and one nothing matches. */
 const TEXTS = ['Bonjour', 'Combien coûte le produit12 ?', 'je prends le produit7', 'et la livraison ?', 'c est trop cher 3', 'merci']
 
-function shop () {
+/** The knowledge base: 200 products, each with two keywords and an objection, one FAQ and a shop-wide objection. */
+export function shop (): Record<string, unknown> {
   const products = Array.from({ length: 200 }, (_, i) => ({
     id: `p-${i}`,
     name: `Produit ${i}`,
@@ -41,88 +35,66 @@ function shop () {
   }
 }
 
-async function ready (): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`${BASE}/health`)).ok) return
-    } catch {}
-    await new Promise((resolve) => setTimeout(resolve, 100))
+/** The default account answers at any hour (the bench runs whenever it runs), and knows the shop. */
+export async function setUpShop (base: string, key: string): Promise<void> {
+  const headers = { 'x-api-key': key }
+  const patch = await fetch(`${base}/api/v1/accounts/default`, {
+    method: 'PATCH', headers: { ...headers, 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ active_hours: 'always' })
+  })
+  if (!patch.ok) throw new Error(`PATCH /api/v1/accounts/default answered ${patch.status}: ${await patch.text()}`)
+  const put = await fetch(`${base}/api/v1/knowledge`, { method: 'PUT', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(shop()) })
+  if (!put.ok) throw new Error(`PUT /api/v1/knowledge answered ${put.status}: ${await put.text()}`)
+}
+
+/** Incoming messages from random contacts, and what was answered: decisions (200) by action, other statuses. */
+export class Decisions implements Load {
+  sent = 0
+  decided = 0
+  lost = 0
+  readonly actions = new Map<string, number>()
+  readonly other = new Map<number, number>()
+  /** A prefix of the message ids, so that two targets or two runs never share one. */
+  constructor (private readonly prefix: string, private readonly contacts = CONTACTS) {}
+
+  next (): { body: string, tag: number } {
+    const n = this.sent++
+    const contact = `+2217${String(Math.floor(Math.random() * this.contacts)).padStart(8, '0')}`
+    return { body: JSON.stringify({ contact, message_id: `${this.prefix}-${n}`, text: TEXTS[n % TEXTS.length] }), tag: n }
   }
-  throw new Error('the server did not start')
-}
 
-let sent = 0
-function round (incoming: boolean, seconds: number): Promise<{ rps: number, p99: number, non2xx: number }> {
-  const requests: autocannon.Request[] = incoming
-    ? [{
-        method: 'POST',
-        path: '/api/v1/messages/incoming',
-        setupRequest: (req) => {
-          sent++
-          return { ...req, body: JSON.stringify({ contact: `+2217${String(sent % CONTACTS).padStart(8, '0')}`, message_id: `bench-${sent}`, text: TEXTS[sent % TEXTS.length] }) }
-        }
-      }]
-    : [{ method: 'GET', path: '/health' }]
-  return new Promise((resolve, reject) => {
-    autocannon({ url: BASE, connections: 50, duration: seconds, headers: HEADERS, requests }, (err, r) => {
-      if (err !== null && err !== undefined) reject(err)
-      else resolve({ rps: r.requests.average, p99: r.latency.p99, non2xx: r.non2xx })
-    })
-  })
-}
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-
-export async function incomingBench (seconds = 8, rounds = 3, profileDir?: string): Promise<string[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'sellify-incoming-'))
-  const server = spawn(process.execPath, [...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]), SERVER], {
-    env: {
-      ...process.env,
-      PORT: String(PORT),
-      SELLIFY_DB_PATH: join(dir, 'bench.db'),
-      SELLIFY_API_KEY: KEY,
-      LOG_LEVEL: 'warn',
-      SELLIFY_AI_PROVIDER: 'none',
-      SELLIFY_RATE_LIMIT_MAX: '100000000',
-      SELLIFY_MESSAGES_PER_DAY: '100000000',
-      SELLIFY_MESSAGES_PER_WEEK: '100000000',
-      SELLIFY_MESSAGES_PER_HOUR: '100000000',
-      SELLIFY_WARMUP: 'off'
-    },
-    stdio: ['ignore', 'ignore', 'inherit']
-  })
-  try {
-    await ready()
-    await fetch(`${BASE}/api/v1/accounts/default`, { method: 'PATCH', headers: { ...HEADERS, 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ active_hours: 'always' }) })
-    const put = await fetch(`${BASE}/api/v1/knowledge`, { method: 'PUT', headers: HEADERS, body: JSON.stringify(shop()) })
-    if (!put.ok) throw new Error(`the knowledge base was refused: ${put.status}`)
-    const health: Array<{ rps: number, p99: number, non2xx: number }> = []
-    const incoming: typeof health = []
-    for (let i = 0; i < rounds; i++) {
-      for (const which of i % 2 === 0 ? ['health', 'incoming'] : ['incoming', 'health']) {
-        ;(which === 'health' ? health : incoming).push(await round(which === 'incoming', seconds))
-      }
+  answer (status: number, body: string): void {
+    if (status !== 200) {
+      this.other.set(status, (this.other.get(status) ?? 0) + 1)
+      return
     }
-    const h = median(health.map((r) => r.rps))
-    const d = median(incoming.map((r) => r.rps))
-    const failed = incoming.reduce((n, r) => n + r.non2xx, 0)
-    return [
-      `POST /api/v1/messages/incoming, SQLite, 200 products, ${CONTACTS} contacts, 50 connections, ${rounds} rounds of ${seconds} s:`,
-      `  ${d.toFixed(0)} req/s (p99 ${median(incoming.map((r) => r.p99))} ms) vs GET /health ${h.toFixed(0)} req/s (p99 ${median(health.map((r) => r.p99))} ms): ` +
-        `${(d / h).toFixed(2)} x health (goal >= 0.30)${failed > 0 ? `; ${failed} answers were not 2xx` : ''}`
-    ]
-  } finally {
-    server.kill('SIGTERM')
-    await new Promise((resolve) => server.once('exit', resolve))
-    rmSync(dir, { recursive: true, force: true })
+    this.decided++
+    const action = /"action":"([a-z_]+)"/.exec(body)?.[1] ?? '?'
+    this.actions.set(action, (this.actions.get(action) ?? 0) + 1)
+  }
+
+  get otherTotal (): number {
+    let sum = 0
+    for (const n of this.other.values()) sum += n
+    return sum
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const arg = (name: string, fallback: number): number => {
-    const i = process.argv.indexOf(name)
-    return i === -1 ? fallback : Number(process.argv[i + 1])
+/** Decisions the store kept (one per message id: every request had its own), read after the servers stopped. */
+export async function storedDecisions (where: Where): Promise<number> {
+  if (where.store === 'sqlite') {
+    const db = new Database(where.sqlitePath ?? '', { readonly: true })
+    try {
+      return (db.prepare('SELECT COUNT(*) AS n FROM decisions').get() as { n: number }).n
+    } finally {
+      db.close()
+    }
   }
-  const profile = process.argv.indexOf('--profile')
-  for (const line of await incomingBench(arg('--seconds', 8), arg('--rounds', 3), profile === -1 ? undefined : process.argv[profile + 1])) console.log(line)
+  const client = new pg.Client({ connectionString: where.databaseUrl })
+  await client.connect()
+  try {
+    const { rows } = await client.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${pg.escapeIdentifier(where.schema ?? '')}.decisions`)
+    return Number(rows[0].n)
+  } finally {
+    await client.end()
+  }
 }

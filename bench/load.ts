@@ -9,8 +9,17 @@ import { performance } from 'node:perf_hooks'
 import { TIGHT_PREFIX } from './constants.js'
 import { percentile } from './stats.js'
 
+/** What a run sends and how it books the answers: the consumes' Ledger, or the decisions of bench/incoming.ts. */
+export interface Load {
+  /** The next request's body, and the tag its answer is booked under. */
+  next: () => { body: string, tag: number }
+  answer: (status: number, body: string, tag: number) => void
+  /** Requests that got no answer at all (connection error, timeout). */
+  lost: number
+}
+
 /** The accounts of one target and what the bench saw them granted. */
-export class Ledger {
+export class Ledger implements Load {
   readonly ids: string[]
   readonly bodies: string[]
   /** messages_per_day of each account. */
@@ -40,6 +49,11 @@ export class Ledger {
     const n = this.ids.length
     if (this.tight > 0 && Math.random() < 0.1) return Math.floor(Math.random() * this.tight)
     return this.tight + Math.floor(Math.random() * (n - this.tight))
+  }
+
+  next (): { body: string, tag: number } {
+    const i = this.pick()
+    return { body: this.bodies[i], tag: i }
   }
 
   answer (status: number, body: string, i: number): void {
@@ -98,10 +112,10 @@ export async function healthRun (bases: string[], connections: number, durationS
 interface Context { i?: number }
 
 /**
- * `amount` consumes spread over every URL, as fast as they answer. A fixed amount rather than a
- * duration: autocannon then waits for every answer, so no granted consume goes unbooked.
+ * `amount` POSTs of the load's bodies spread over every URL, as fast as they answer. A fixed amount rather
+ * than a duration: autocannon then waits for every answer, so no granted consume goes unbooked.
  */
-export async function consumeRun (bases: string[], path: string, headers: Record<string, string>, ledger: Ledger, connections: number, amount: number): Promise<Throughput> {
+export async function postRun (bases: string[], path: string, headers: Record<string, string>, load: Load, connections: number, amount: number): Promise<Throughput> {
   const start = performance.now()
   let last = start
   const r = await autocannon({
@@ -113,20 +127,20 @@ export async function consumeRun (bases: string[], path: string, headers: Record
     headers: { 'content-type': 'application/json', ...headers },
     requests: [{
       setupRequest: (req, context) => {
-        const i = ledger.pick()
-        ;(context as Context).i = i
-        req.body = ledger.bodies[i]
+        const { body, tag } = load.next()
+        ;(context as Context).i = tag
+        req.body = body
         return req
       },
       onResponse: (status, body, context) => {
         last = performance.now()
         const i = (context as Context).i
-        if (i !== undefined) ledger.answer(status, body, i)
+        if (i !== undefined) load.answer(status, body, i)
       }
     }]
   })
   // Connection errors and timeouts left requests unanswered; the store may have counted them.
-  ledger.lost += r.errors + r.timeouts
+  load.lost += r.errors + r.timeouts
   return summarize(r, (last - start) / 1000)
 }
 
@@ -141,14 +155,14 @@ export interface Paced {
 }
 
 /**
- * Consumes (or, without a ledger, GETs of `path`) at a steady `rate` per second for `durationS`
+ * POSTs of the load's bodies (or, without a load, GETs of `path`) at a steady `rate` per second for `durationS`
  * seconds, round-robin over the URLs, each request sent on schedule whether earlier ones were
  * answered or not (open loop). Latency is from sending the request to the last byte of the answer.
  *
  * Not autocannon's `overallRate`: that gives each connection a per-second budget it spends at once,
  * so every second starts with a burst at full speed and latency is that of saturation.
  */
-export async function pacedRun (bases: string[], path: string, headers: Record<string, string>, ledger: Ledger | null, rate: number, durationS: number, sockets = 50): Promise<Paced> {
+export async function pacedRun (bases: string[], path: string, headers: Record<string, string>, load: Load | null, rate: number, durationS: number, sockets = 50): Promise<Paced> {
   const targets = bases.map((b) => {
     const u = new URL(b)
     return { hostname: u.hostname, port: Number(u.port), agent: new http.Agent({ keepAlive: true, maxSockets: Math.max(1, Math.ceil(sockets / bases.length)) }) }
@@ -171,15 +185,14 @@ export async function pacedRun (bases: string[], path: string, headers: Record<s
 
     const send = (n: number): void => {
       const target = targets[n % targets.length]
-      const i = ledger === null ? -1 : ledger.pick()
-      const body = ledger === null ? undefined : ledger.bodies[i]
+      const { body, tag } = load === null ? { body: undefined, tag: -1 } : load.next()
       const t0 = performance.now()
       let done = false
       const fail = (): void => {
         if (done) return
         done = true
         errors++
-        if (ledger !== null) ledger.lost++
+        if (load !== null) load.lost++
         finish()
       }
       const req = http.request({
@@ -197,7 +210,7 @@ export async function pacedRun (bases: string[], path: string, headers: Record<s
           if (done) return
           done = true
           latencies[n] = performance.now() - t0
-          ledger?.answer(res.statusCode ?? 0, text, i)
+          load?.answer(res.statusCode ?? 0, text, tag)
           finish()
         })
         res.on('error', fail)

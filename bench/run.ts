@@ -2,12 +2,15 @@
  * `npm run bench`: Sellify's consume against GET /health of the same process and against the peer
  * (rate-limiter-flexible on the same store), on SQLite, PostgreSQL with one instance and with two; on SQLite
  * also Sellify with an audit record committed in each consume's transaction (bench/audited-server.ts).
- * Prints one table of medians over the rounds, then the in-process figures of the matcher, of encryption and
- * of the audit trail's write; see bench/README.md.
+ * Then the decision pipeline (bench/pipeline.ts): POST /api/v1/messages/incoming on SQLite and PostgreSQL.
+ * Prints a table of medians over the rounds for each, then the in-process figures of the matcher, of
+ * validation, of the AI gateway under a slow AI, of encryption and of the audit trail's write; see
+ * bench/README.md.
  *
  *   node dist/bench/run.js [--quick] [--rounds N] [--duration S] [--stores sqlite,postgres]
- *                          [--json FILE] [--profile DIR]
- *   node dist/bench/run.js --memory [--consumes N]
+ *                          [--only quota|pipeline] [--json FILE] [--profile DIR]
+ *   node dist/bench/run.js --memory [--consumes N] [--stores sqlite|postgres]
+ *   node dist/bench/run.js --memory --only pipeline [--decisions N]
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -16,11 +19,13 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { seedSellify, verify, type StoreKind, type Verdict, type Where } from './accounts.js'
 import { LOOSE_LIMIT, TIGHT_LIMIT } from './constants.js'
-import { consumeRun, healthRun, Ledger, pacedRun, type Paced, type Throughput } from './load.js'
+import { healthRun, Ledger, pacedRun, postRun, type Paced, type Throughput } from './load.js'
 import { AUDIT_RATIO_TARGET, cryptoBench, cryptoLines } from './crypto.js'
 import { matchBench, matchLines } from './match.js'
 import { validateBench, validateLines } from './validate.js'
 import { aiBench, aiLines } from './ai.js'
+import { PIPELINE_PACED_RATE, pipelineBench, pipelineGoals, pipelineMemory, pipelineTable } from './pipeline.js'
+import { API_KEY, dropSchema, PG_URL, pgExec, postgresReachable, sellifyEnv } from './targets.js'
 import { AUDITED_SERVER, killAll, PEER_SERVER, rssMb, SELLIFY_SERVER, startProcess, type ServerProcess } from './servers.js'
 
 const ACCOUNTS = 10_000
@@ -28,10 +33,6 @@ const ACCOUNTS = 10_000
 const tightAccounts = (o: Options): number => o.quick ? 10 : 100
 const CONNECTIONS = 50
 const PACED_RATE = 2000
-const PG_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
-const API_KEY = `bench-${randomBytes(24).toString('hex')}`
-/** Production refuses to start without a master key: a fresh one per run, like the databases it encrypts into. */
-const ENCRYPTION_KEY = randomBytes(32).toString('hex')
 
 interface Options {
   quick: boolean
@@ -40,6 +41,9 @@ interface Options {
   stores: StoreKind[]
   memory: boolean
   consumes: number
+  decisions: number
+  /** Only the quota's rows (consumes) or only the decision pipeline's; both by default. */
+  only?: 'quota' | 'pipeline'
   json?: string
   profile?: string
   verbose: boolean
@@ -53,7 +57,7 @@ function progress (line: string): void {
 }
 
 function parseArgs (argv: string[]): Options {
-  const o: Options = { quick: false, rounds: 3, duration: 5, stores: ['sqlite', 'postgres'], memory: false, consumes: 1_000_000, verbose: false }
+  const o: Options = { quick: false, rounds: 3, duration: 5, stores: ['sqlite', 'postgres'], memory: false, consumes: 1_000_000, decisions: 1_000_000, verbose: false }
   let rounds: number | undefined
   let duration: number | undefined
   const value = (i: number, flag: string): string => {
@@ -75,6 +79,13 @@ function parseArgs (argv: string[]): Options {
       case '--rounds': rounds = Math.round(positive(value(i++, flag), flag)); break
       case '--duration': duration = positive(value(i++, flag), flag); break
       case '--consumes': o.consumes = Math.round(positive(value(i++, flag), flag)); break
+      case '--decisions': o.decisions = Math.round(positive(value(i++, flag), flag)); break
+      case '--only': {
+        const only = value(i++, flag)
+        if (only !== 'quota' && only !== 'pipeline') throw new Error(`--only takes quota or pipeline, got ${JSON.stringify(only)}`)
+        o.only = only
+        break
+      }
       case '--json': o.json = value(i++, flag); break
       case '--profile': o.profile = value(i++, flag); break
       case '--stores': {
@@ -118,45 +129,6 @@ interface Target {
   verdict?: Verdict
 }
 
-async function postgresReachable (): Promise<boolean> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 })
-  try {
-    await client.connect()
-    await client.query('SELECT 1')
-    return true
-  } catch {
-    return false
-  } finally {
-    await client.end().catch(() => {})
-  }
-}
-
-async function pgExec (sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000 })
-  await client.connect()
-  try {
-    await client.query(sql)
-  } finally {
-    await client.end()
-  }
-}
-
-function sellifyEnv (where: Where): Record<string, string> {
-  return {
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    SELLIFY_API_KEY: API_KEY,
-    SELLIFY_ENCRYPTION_KEY: ENCRYPTION_KEY,
-    // Rate limiting stays on (its hooks run on every request), just out of the way of the load.
-    SELLIFY_RATE_LIMIT_MAX: String(LOOSE_LIMIT),
-    SELLIFY_MESSAGES_PER_DAY: String(LOOSE_LIMIT),
-    SELLIFY_MESSAGES_PER_WEEK: String(LOOSE_LIMIT),
-    ...(where.store === 'sqlite'
-      ? { SELLIFY_DB_PATH: where.sqlitePath ?? '' }
-      : { DATABASE_URL: where.databaseUrl ?? '', SELLIFY_PG_SCHEMA: where.schema ?? '' })
-  }
-}
-
 function peerEnv (where: Where): Record<string, string> {
   return where.store === 'sqlite'
     ? { BENCH_PEER_STORE: 'sqlite', BENCH_SQLITE_PATH: where.sqlitePath ?? '' }
@@ -165,20 +137,35 @@ function peerEnv (where: Where): Record<string, string> {
 
 /** Creates the target's store (Sellify's accounts, or the peer's schema) and starts its servers, one after the other. */
 async function prepare (t: Target, nodeArgs: string[]): Promise<void> {
+  await seed(t)
+  await startServers(t, nodeArgs)
+}
+
+/**
+ * The target's store. One at a time: seeding SQLite holds the bench's event loop, and a PostgreSQL migration
+ * beside it would wait for its client past its statement timeout.
+ */
+async function seed (t: Target): Promise<void> {
   if (t.kind === 'sellify') await seedSellify(t.where, t.ledger)
   else if (t.where.store === 'postgres') await pgExec(`CREATE SCHEMA ${pg.escapeIdentifier(t.where.schema ?? '')}`)
+}
+
+async function startServers (t: Target, nodeArgs: string[]): Promise<void> {
   for (let n = 0; n < t.instances; n++) {
     const name = `${t.server} (${t.where.store}, instance ${n + 1})`
     t.servers.push(await startProcess(name, t.script, t.kind === 'sellify' ? sellifyEnv(t.where) : peerEnv(t.where), nodeArgs))
   }
 }
 
+/** Every server under `node --cpu-prof` with --profile. */
+const nodeArgsOf = (o: Options): string[] => o.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${o.profile}`]
+
 const bases = (t: Target): string[] => t.servers.map((s) => s.url)
 
 async function measure (t: Target, o: Options): Promise<Sample> {
   const health = await healthRun(bases(t), CONNECTIONS, o.duration)
   const amount = Math.max(CONNECTIONS * (o.quick ? 10 : 20), Math.round(t.estimate * o.duration))
-  const consume = await consumeRun(bases(t), t.path, t.headers, t.ledger, CONNECTIONS, amount)
+  const consume = await postRun(bases(t), t.path, t.headers, t.ledger, CONNECTIONS, amount)
   t.estimate = consume.rps
   const pacedS = o.quick ? o.duration / 2 : o.duration
   const paced = await pacedRun(bases(t), t.path, t.headers, t.ledger, PACED_RATE, pacedS)
@@ -318,6 +305,7 @@ async function memoryMode (o: Options, tmp: string): Promise<boolean> {
   const store = o.stores[0]
   const pgOk = store === 'postgres' && await postgresReachable()
   if (store === 'postgres' && !pgOk) throw new Error(`PostgreSQL not reachable at ${PG_URL}`)
+  if (o.only === 'pipeline') return await pipelineMemory(store, o.decisions, tmp, nodeArgsOf(o), o.json)
   const where: Where = store === 'sqlite'
     ? { store, sqlitePath: join(tmp, 'memory.db') }
     : { store, databaseUrl: PG_URL, schema: `sellify_bench_mem_${randomBytes(4).toString('hex')}` }
@@ -327,10 +315,10 @@ async function memoryMode (o: Options, tmp: string): Promise<boolean> {
   }
   const started = new Date()
   try {
-    await prepare(t, o.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${o.profile}`])
+    await prepare(t, nodeArgsOf(o))
     const pid = t.servers[0].pid
     const before = rssMb(pid)
-    const run = await consumeRun(bases(t), t.path, t.headers, ledger, CONNECTIONS, o.consumes)
+    const run = await postRun(bases(t), t.path, t.headers, ledger, CONNECTIONS, o.consumes)
     const after = rssMb(pid)
     await stopAll([t])
     const v = await verify('sellify', where, ledger, daysSpanned(started, new Date()))
@@ -347,25 +335,12 @@ async function memoryMode (o: Options, tmp: string): Promise<boolean> {
     return ok
   } finally {
     await stopAll([t])
-    if (where.store === 'postgres') await pgExec(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(where.schema ?? '')} CASCADE`).catch(() => {})
+    await dropSchema(where)
   }
 }
 
-async function benchMode (o: Options, tmp: string): Promise<boolean> {
-  // In-process and first, while no server competes for the cores.
-  const match = matchBench(o.quick)
-  progress('matcher measured')
-  const validation = validateBench(o.quick)
-  progress('validation measured')
-  const ai = await aiBench(o.quick)
-  progress('AI gateway under load measured')
-  const crypto = await cryptoBench(o.quick, tmp)
-  progress('encryption and audit writes measured')
-  const nodeArgs = o.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${o.profile}`]
-  const wantPg = o.stores.includes('postgres')
-  const pgOk = wantPg && await postgresReachable()
-  const notes: string[] = []
-  if (wantPg && !pgOk) notes.push(`PostgreSQL not reachable at ${PG_URL}: its rows are skipped (set DATABASE_URL or start it)`)
+/** The quota's rows: Sellify's consume and the peer's, on each store; then the counters read back. */
+async function quotaBench (o: Options, tmp: string, pgOk: boolean, nodeArgs: string[], notes: string[]): Promise<{ rows: Row[], ok: boolean }> {
   const suffix = randomBytes(4).toString('hex')
   const targets: Target[] = []
   const add = (kind: Target['kind'], where: Where, instances: number, audited = false): void => {
@@ -397,15 +372,16 @@ async function benchMode (o: Options, tmp: string): Promise<boolean> {
   }
   const started = new Date()
   try {
+    for (const t of targets) await seed(t)
     // In parallel: start-up is mostly waiting (module loading, migrations), and the quick mode is for CI.
-    await Promise.all(targets.map(async (t) => { await prepare(t, nodeArgs) }))
+    await Promise.all(targets.map(async (t) => { await startServers(t, nodeArgs) }))
     progress(`${targets.reduce((n, t) => n + t.servers.length, 0)} servers started`)
     if (o.profile !== undefined) {
       for (const t of targets) for (const s of t.servers) notes.push(`profile of ${s.name}: pid ${s.pid}`)
     }
     // Warm-up (JIT, pools, and every account read once, as in a long-running server); its consumes are booked like every other.
     for (const t of targets) {
-      const warm = await consumeRun(bases(t), t.path, t.headers, t.ledger, CONNECTIONS, o.quick ? 300 : 2 * ACCOUNTS)
+      const warm = await postRun(bases(t), t.path, t.headers, t.ledger, CONNECTIONS, o.quick ? 300 : 2 * ACCOUNTS)
       t.estimate = warm.rps
       if (!o.quick) await healthRun(bases(t), CONNECTIONS, 1)
     }
@@ -426,19 +402,58 @@ async function benchMode (o: Options, tmp: string): Promise<boolean> {
     progress('counters verified')
   } finally {
     await stopAll(targets)
-    for (const t of targets) {
-      if (t.where.store === 'postgres') await pgExec(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(t.where.schema ?? '')} CASCADE`).catch(() => {})
-    }
+    for (const t of targets) await dropSchema(t.where)
   }
 
+  const sellifyRows = targets.filter((t) => t.kind === 'sellify')
   const rows = targets.map(rowOf)
+  return { rows, ok: rows.every((r) => r.over_grants === 0) && sellifyRows.every((t) => t.verdict?.mismatches === 0) }
+}
+
+async function benchMode (o: Options, tmp: string): Promise<boolean> {
+  // In-process and first, while no server competes for the cores.
+  const match = matchBench(o.quick)
+  progress('matcher measured')
+  const validation = validateBench(o.quick)
+  progress('validation measured')
+  const ai = await aiBench(o.quick)
+  progress('AI gateway under load measured')
+  const crypto = await cryptoBench(o.quick, tmp)
+  progress('encryption and audit writes measured')
+  const nodeArgs = nodeArgsOf(o)
+  const wantPg = o.stores.includes('postgres')
+  const pgOk = wantPg && await postgresReachable()
+  const notes: string[] = []
+  if (wantPg && !pgOk) notes.push(`PostgreSQL not reachable at ${PG_URL}: its rows are skipped (set DATABASE_URL or start it)`)
+  const quota = o.only === 'pipeline' ? { rows: [], ok: true } : await quotaBench(o, tmp, pgOk, nodeArgs, notes)
+  const pipeline = o.only === 'quota'
+    ? []
+    : await pipelineBench({ quick: o.quick, rounds: o.rounds, duration: o.duration, sqlite: o.stores.includes('sqlite'), postgres: pgOk, nodeArgs, progress }, tmp)
+  const rows = quota.rows
   process.stdout.write([
-    table(rows),
-    '',
-    `${o.rounds} round(s), medians; ${CONNECTIONS} connections; ${ACCOUNTS} accounts (${tightAccounts(o)} with messages_per_day ${TIGHT_LIMIT} get 10 % of the consumes); ` +
-      `p50/p99 of the full-speed run, "@${PACED_RATE}/s" of a paced open-loop run (health: GET /health paced alike, what the machine gives without a consume); ` +
-      'RSS of the server (largest instance) after its run; "refused yet counted": increment-first, the peer counts refused consumes too.',
-    ...goals(rows),
+    ...rows.length === 0
+      ? []
+      : [
+          table(rows),
+          '',
+          `${o.rounds} round(s), medians; ${CONNECTIONS} connections; ${ACCOUNTS} accounts (${tightAccounts(o)} with messages_per_day ${TIGHT_LIMIT} get 10 % of the consumes); ` +
+            `p50/p99 of the full-speed run, "@${PACED_RATE}/s" of a paced open-loop run (health: GET /health paced alike, what the machine gives without a consume); ` +
+            'RSS of the server (largest instance) after its run; "refused yet counted": increment-first, the peer counts refused consumes too.',
+          ...goals(rows),
+          ''
+        ],
+    ...pipeline.length === 0
+      ? []
+      : [
+          'The decision pipeline: POST /api/v1/messages/incoming, 200-product shop, encryption and audit on, no AI, random contacts out of 10 000:',
+          '',
+          pipelineTable(pipeline),
+          '',
+          `${o.rounds} round(s), medians; ${CONNECTIONS} connections; "@${PIPELINE_PACED_RATE}/s" of a paced open-loop run beside GET /health paced alike; ` +
+            '"stored": the decisions in the store after the servers stopped, against the 200 answers.',
+          ...pipelineGoals(pipeline),
+          ''
+        ],
     ...matchLines(match),
     ...validateLines(validation),
     ...aiLines(ai),
@@ -446,9 +461,8 @@ async function benchMode (o: Options, tmp: string): Promise<boolean> {
     ...notes,
     ''
   ].join('\n'))
-  if (o.json !== undefined) writeFileSync(o.json, JSON.stringify({ mode: 'bench', options: o, rows, match, validation, ai, crypto, notes }, null, 2))
-  const sellifyRows = targets.filter((t) => t.kind === 'sellify')
-  return rows.every((r) => r.over_grants === 0) && sellifyRows.every((t) => t.verdict?.mismatches === 0)
+  if (o.json !== undefined) writeFileSync(o.json, JSON.stringify({ mode: 'bench', options: o, rows, pipeline, match, validation, ai, crypto, notes }, null, 2))
+  return quota.ok && pipeline.every((r) => r.stored === r.decided && r.other === 0 && r.lost === 0)
 }
 
 async function main (): Promise<void> {

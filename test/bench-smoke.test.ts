@@ -21,7 +21,15 @@ interface BenchRow {
   counter_mismatches: number
 }
 
-t.test('the quick bench prints its table with zero over-grants', async (t) => {
+interface PipelineRow {
+  store: string
+  decided: number
+  stored: number
+  other: number
+  lost: number
+}
+
+t.test('the quick bench prints its tables with zero over-grants and every decision stored', async (t) => {
   t.ok(existsSync(BENCH), `${BENCH} exists (npm test builds first)`)
   const dir = mkdtempSync(join(tmpdir(), 'sellify-bench-smoke-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -49,7 +57,18 @@ t.test('the quick bench prints its table with zero over-grants', async (t) => {
   t.match(stdout, /SQLite consume with an audit record in its transaction: \d+ req\/s vs \d+ req\/s without \(ratio [\d.]+, goal ≥ 0\.90: (met|MISSED)\)/)
   t.match(stdout, /zero over-grants: met \(0\)/)
 
-  const report = JSON.parse(readFileSync(json, 'utf8')) as { rows: BenchRow[] }
+  t.match(stdout, /\| store +\| GET \/health req\/s \| incoming req\/s \| × health \|/, 'the decision pipeline\'s table')
+  t.match(stdout, /\| SQLite +\| +\d+ \| +\d+ \| +[\d.]+ \|/, 'a pipeline row on SQLite')
+  t.match(stdout, /POST \/messages\/incoming on SQLite ≥ 0\.3 × health: (met|MISSED) \([\d.]+\)/, 'its goal, with a verdict')
+  t.match(stdout, /SQLite: every answered decision stored, none more: met \((\d+) decided, \1 stored\)/)
+
+  const report = JSON.parse(readFileSync(json, 'utf8')) as { rows: BenchRow[], pipeline: PipelineRow[] }
+  t.ok(report.pipeline.length >= 1, 'at least the SQLite pipeline row')
+  for (const row of report.pipeline) {
+    t.ok(row.decided > 0, `${row.store}: decisions were answered`)
+    t.equal(row.stored, row.decided, `${row.store}: the store kept every answered decision and no other`)
+    t.equal(row.other + row.lost, 0, `${row.store}: every request was answered 200`)
+  }
   t.ok(report.rows.length >= 2, 'at least the SQLite rows')
   for (const row of report.rows) {
     const name = `${row.server} on ${row.store} ×${row.instances}`
