@@ -12,7 +12,11 @@ const LOCK_HEAD = `INSERT INTO audit_heads (account, seq, hash) VALUES ($1, 0, N
   ON CONFLICT (account) DO UPDATE SET seq = audit_heads.seq RETURNING seq, hash, checkpoint_seq, checkpoint_hash`
 /** The data key must still exist, and cannot be erased before this transaction commits. */
 const KEEP_DATA_KEY = 'SELECT 1 FROM data_keys WHERE id = $1 FOR KEY SHARE'
-const MOVE_HEAD = 'UPDATE audit_heads SET seq = $2, hash = $3 WHERE account = $1'
+/**
+ * The record and the head's move in one statement (one round trip fewer while the head is locked): the insert's
+ * $1 is the account, $2 the seq and $10 the record's hash.
+ */
+const APPEND = `WITH appended AS (${dialect.pg(AUDIT_SQL.insert)}) UPDATE audit_heads SET seq = $2, hash = $10 WHERE account = $1`
 
 export function postgresAudit (c: PostgresConn) {
   const appliers: Pick<PostgresAppliers, 'audit.append' | 'audit.prune'> = {
@@ -22,8 +26,7 @@ export function postgresAudit (c: PostgresConn) {
         if (dataKey !== null && (await q.query(KEEP_DATA_KEY, [dataKey])).length === 0) throw DataKeyErased(dataKey)
         const record = linkRecord(head.hash, entry)
         const seq = head.seq + 1
-        await q.query(dialect.pg(AUDIT_SQL.insert), [entry.account, seq, ...auditValues(record, dataKey)])
-        await q.query(MOVE_HEAD, [entry.account, seq, record.hash])
+        await q.query(APPEND, [entry.account, seq, ...auditValues(record, dataKey)])
         return { seq, hash: record.hash }
       },
       transactional: true

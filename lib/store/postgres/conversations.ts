@@ -1,12 +1,19 @@
 import { ConversationChanged, type ConversationQuery, type StoredConversation, type StoredMessage } from '../../conversations/store.js'
 import type { StoredDecision } from '../../decisions/store.js'
 import {
-  CONVERSATION_SQL, conversationUpdateValues, conversationValues, eraseSql, listConversationsSql, markSql, messageValues,
+  CONVERSATION_SQL, MESSAGE_COLUMNS, conversationUpdateValues, conversationValues, eraseSql, listConversationsSql, markSql, messageValues,
   rowToConversation, rowToDecision, rowToMessage
 } from '../sql/conversations.js'
 import { num, toIso } from '../sql/rows.js'
 import { dialect } from '../sql/statements.js'
 import type { PostgresAppliers, PostgresConn } from './index.js'
+
+/** `INSERT … VALUES (…), (…)` for `n` messages. */
+function insertMessages (n: number): string {
+  const columns = MESSAGE_COLUMNS.length
+  const rows = Array.from({ length: n }, (_, r) => `(${Array.from({ length: columns }, (_, i) => `$${r * columns + i + 1}`).join(', ')})`)
+  return `INSERT INTO conversation_messages (${MESSAGE_COLUMNS.join(', ')}) VALUES ${rows.join(', ')}`
+}
 
 const SQL = Object.fromEntries(Object.entries(CONVERSATION_SQL).map(([name, sql]) => [name, dialect.pg(sql)])) as Record<keyof typeof CONVERSATION_SQL, string>
 
@@ -28,8 +35,10 @@ export function postgresConversations (c: PostgresConn) {
     },
     'conversations.messages': {
       transactional: true,
+      // One statement for the plan's messages (the customer's and the reply): one round trip.
       async run (q, { messages }) {
-        for (const m of messages) await q.query(SQL.insertMessage, messageValues(m))
+        if (messages.length === 0) return 0
+        await q.query(insertMessages(messages.length), messages.flatMap(messageValues))
         return messages.length
       }
     },

@@ -12,7 +12,7 @@ const CONVERSATION_COLUMNS = [
   'account', 'key_id', 'contact', 'state', 'previous_state', 'last_event', 'misunderstandings', 'paused_until',
   'created_at', 'last_message_at', 'session_started_at', 'media_sent'
 ] as const
-const MESSAGE_COLUMNS = ['id', 'account', 'key_id', 'direction', 'sender', 'text', 'media_type', 'decision_id', 'at'] as const
+export const MESSAGE_COLUMNS = ['id', 'account', 'key_id', 'direction', 'sender', 'text', 'media_type', 'decision_id', 'at'] as const
 
 const marks = (n: number): string => Array.from({ length: n }, () => '?').join(', ')
 
