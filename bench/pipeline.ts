@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import type { Where } from './accounts.js'
 import { CONTACTS, Decisions, INCOMING_PATH, setUpShop, storedDecisions } from './incoming.js'
 import { healthRun, pacedRun, postRun, type Paced, type Throughput } from './load.js'
+import { fixed, markdownTable, median } from './stats.js'
 import { rssMb, SELLIFY_SERVER, startProcess, type ServerProcess } from './servers.js'
 import { API_KEY, dropSchema, PG_URL, sellifyEnv } from './targets.js'
 
@@ -65,13 +66,6 @@ export interface PipelineRow {
   other: number
   lost: number
   actions: Record<string, number>
-}
-
-const median = (values: number[]): number => {
-  const v = values.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b)
-  if (v.length === 0) return Number.NaN
-  const mid = Math.floor(v.length / 2)
-  return v.length % 2 === 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2
 }
 
 async function start (t: Target, nodeArgs: string[]): Promise<ServerProcess> {
@@ -150,7 +144,6 @@ export async function pipelineBench (o: PipelineOptions, tmp: string): Promise<P
 }
 
 export function pipelineTable (rows: PipelineRow[]): string {
-  const fixed = (n: number, d: number): string => Number.isNaN(n) ? '–' : n.toFixed(d)
   const header = ['store', 'GET /health req/s', 'incoming req/s', '× health', 'p50 ms', 'p99 ms', `p99 ms @${PIPELINE_PACED_RATE}/s`,
     `health p99 ms @${PIPELINE_PACED_RATE}/s`, 'p99 ÷ health p99', 'RSS MB', 'decided', 'stored', 'actions']
   const lines = rows.map((r) => [
@@ -159,11 +152,7 @@ export function pipelineTable (rows: PipelineRow[]): string {
     r.stored === r.decided ? '= decided' : `${fixed(r.stored, 0)} (≠ decided)`,
     [...Object.entries(r.actions).map(([a, n]) => `${a} ${n}`), ...(r.other > 0 ? [`${r.other} not 200`] : []), ...(r.lost > 0 ? [`${r.lost} unanswered`] : [])].join(', ')
   ])
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)))
-  const numeric = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
-  const fmt = (cells: string[]): string => '| ' + cells.map((c, i) => numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])).join(' | ') + ' |'
-  const rule = '|' + widths.map((w, i) => numeric.has(i) ? '-'.repeat(w + 1) + ':' : '-'.repeat(w + 2)).join('|') + '|'
-  return [fmt(header), rule, ...lines.map(fmt)].join('\n')
+  return markdownTable(header, lines, new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]))
 }
 
 export function pipelineGoals (rows: PipelineRow[]): string[] {

@@ -24,6 +24,7 @@ import { AUDIT_RATIO_TARGET, cryptoBench, cryptoLines } from './crypto.js'
 import { matchBench, matchLines } from './match.js'
 import { validateBench, validateLines } from './validate.js'
 import { aiBench, aiLines } from './ai.js'
+import { fixed, markdownTable, median } from './stats.js'
 import { PIPELINE_PACED_RATE, pipelineBench, pipelineGoals, pipelineMemory, pipelineTable } from './pipeline.js'
 import { API_KEY, dropSchema, PG_URL, pgExec, postgresReachable, sellifyEnv } from './targets.js'
 import { AUDITED_SERVER, killAll, PEER_SERVER, rssMb, SELLIFY_SERVER, startProcess, type ServerProcess } from './servers.js'
@@ -174,13 +175,6 @@ async function measure (t: Target, o: Options): Promise<Sample> {
   return { health, consume, paced, pacedHealth, rssMb: rss }
 }
 
-function median (values: number[]): number {
-  const v = values.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b)
-  if (v.length === 0) return Number.NaN
-  const mid = Math.floor(v.length / 2)
-  return v.length % 2 === 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2
-}
-
 interface Row {
   store: string
   instances: number
@@ -245,7 +239,6 @@ function counters (r: Row): string {
 }
 
 function table (rows: Row[]): string {
-  const fixed = (n: number, d: number): string => Number.isNaN(n) ? '–' : n.toFixed(d)
   const header = ['store', 'inst.', 'server', 'GET /health req/s', 'consume req/s', '× health', 'p50 ms', 'p99 ms',
     `p99 ms @${PACED_RATE}/s`, `health p99 ms @${PACED_RATE}/s`, 'RSS MB', 'granted', 'refused', 'over-grants', 'stored counters']
   const lines = rows.map((r) => [
@@ -255,11 +248,7 @@ function table (rows: Row[]): string {
     String(r.granted), String(r.denied), fixed(r.over_grants, 0),
     counters(r)
   ])
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)))
-  const numeric = new Set([1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13])
-  const fmt = (cells: string[]): string => '| ' + cells.map((c, i) => numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])).join(' | ') + ' |'
-  const rule = '|' + widths.map((w, i) => numeric.has(i) ? '-'.repeat(w + 1) + ':' : '-'.repeat(w + 2)).join('|') + '|'
-  return [fmt(header), rule, ...lines.map(fmt)].join('\n')
+  return markdownTable(header, lines, new Set([1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]))
 }
 
 function goals (rows: Row[]): string[] {

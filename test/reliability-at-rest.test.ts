@@ -1,6 +1,6 @@
 /**
- * SPEC §11, "the database file contains no customer text, contact id or AI answer in clear (searched byte for
- * byte); a wrong key refuses to start or read, never yields garbage" (README, "Data protection"; SPEC §13).
+ * README, "Tests": "the database file contains no customer text, contact id or AI answer in clear (searched byte for
+ * byte); a wrong key refuses to start or read, never yields garbage" (README, "Data protection").
  *
  * One run on a SQLite file goes through every writer of personal data: incoming messages answered by the AI
  * (the project's fake provider on a socket, one answer refused by validation and asked again), an alert with

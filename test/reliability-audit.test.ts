@@ -1,6 +1,6 @@
 /**
- * SPEC §11, "an audit record edited, deleted or swapped in the database is reported by `/api/v1/audit/verify`"
- * (SPEC §20, README "Data protection"), on a SQLite file and on PostgreSQL with two instances writing one chain.
+ * README, "Tests": "an audit record edited, deleted or swapped in the database is reported by `/api/v1/audit/verify`"
+ * (README, "Data protection"), on a SQLite file and on PostgreSQL with two instances writing one chain.
  * The chain is made by the decision pipeline (incoming messages, an alert, sent and failed reports, a pause);
  * then its stored rows are changed with SQL behind the app's back, the way someone with database access would:
  * a column edited, the encrypted body edited, the timestamp edited, two records swapped, a record deleted from

@@ -1,5 +1,5 @@
 /**
- * SPEC §11 and README "Several instances on PostgreSQL": two instances on one schema deciding for the same
+ * README, "Several instances on PostgreSQL": two instances on one schema deciding for the same
  * contact at the same time. Bursts of messages of one contact (a customer typing several short messages, the
  * gateway delivering them in parallel) are split across both instances, for a new contact (its conversation and
  * data key created in the race) and for several contacts at once. Whatever the interleaving: one conversation

@@ -1,5 +1,5 @@
 /**
- * SPEC §11, "the same `message_id` sent 50 times concurrently yields one decision, one consume, at most one alert"
+ * README, "Tests": "the same `message_id` sent 50 times concurrently yields one decision, one consume, at most one alert"
  * (README, "Deciding every message", "Once, and all or nothing"). Fifty copies of one gateway message at once,
  * on a SQLite file and on two app instances sharing one PostgreSQL schema (the copies split across both): every
  * copy answers the one decision; the quota counts its reply once; the audit trail, the conversation and the alert

@@ -1,5 +1,5 @@
 /**
- * SPEC §11, "webhook deliveries survive a restart and a receiver that fails first, and each is made once across
+ * README, "Tests": "webhook deliveries survive a restart and a receiver that fails first, and each is made once across
  * two instances" (README, "Alerts": "Outbox rows survive restarts; with several instances each attempt is claimed
  * by exactly one"), on PostgreSQL with two real server processes (`node dist/server.js`) on one schema, their
  * outbox workers running (every second). Alerts are raised on both; a receiver on a socket fails the first
