@@ -85,6 +85,7 @@ async function main (): Promise<void> {
   const lines = [
     `Sellify Core listening on ${where}`,
     `  docs:  ${where}/docs`,
+    `  dashboard: ${where}/dashboard/`,
     `  store: ${store}`
   ]
   // A configured key is never printed; the built-in dev key is, with a warning, so a first try just works.

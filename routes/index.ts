@@ -14,6 +14,8 @@ import decision from './decision/index.js'
 import conversations from './conversations/index.js'
 import messages from './messages/index.js'
 import alerts from './alerts/index.js'
+import decisions from './decisions/index.js'
+import dashboard from './dashboard/index.js'
 
 /** Every route of the service; paths are relative to wherever Sellify is mounted. */
 const routes: FastifyPluginAsync = async function routes (fastify) {
@@ -31,6 +33,8 @@ const routes: FastifyPluginAsync = async function routes (fastify) {
   await fastify.register(conversations, { prefix: '/api/v1/conversations' })
   await fastify.register(messages, { prefix: '/api/v1/messages' })
   await fastify.register(alerts, { prefix: '/api/v1/alerts' })
+  await fastify.register(decisions, { prefix: '/api/v1/decisions' })
+  await fastify.register(dashboard, { prefix: '/dashboard' })
   await fastify.register(metrics)
 }
 

@@ -73,8 +73,8 @@ const installed = join(host, 'node_modules', pkg.name)
 /** Builds the package into `source` as `npm run build` builds it, and answers what `npm pack` would ship. */
 async function pack (): Promise<string[]> {
   mkdirSync(source, { recursive: true })
-  for (const file of ['package.json', 'README.md', '.npmignore']) {
-    if (existsSync(join(ROOT, file))) cpSync(join(ROOT, file), join(source, file))
+  for (const file of ['package.json', 'README.md', '.npmignore', 'dashboard']) {
+    if (existsSync(join(ROOT, file))) cpSync(join(ROOT, file), join(source, file), { recursive: true })
   }
   // The sources' own type errors are the typecheck step's business; tsc emits all the same.
   const build = await exec(process.execPath, [TSC, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(source, 'dist')], ROOT)
@@ -93,7 +93,7 @@ t.test('npm pack ships the plugin and the standalone server, nothing that needs 
   t.ok(typeof entry === 'object', 'exports["."] names the types and the import entry')
   const main = typeof entry === 'object' ? entry.import.replace(/^\.\//, '') : ''
   const types = typeof entry === 'object' ? entry.types.replace(/^\.\//, '') : ''
-  for (const file of ['package.json', main, types, 'dist/server.js']) t.ok(shipped.has(file), `${file} is shipped`)
+  for (const file of ['package.json', main, types, 'dist/server.js', 'dashboard/index.html', 'dashboard/app.js']) t.ok(shipped.has(file), `${file} is shipped`)
 
   t.same(files.filter(f => /^dist\/(bench|scripts)\//.test(f)), [], 'no benchmark and no build script is shipped')
 

@@ -27,6 +27,7 @@ t.test('starts on SQLite, prints where it listens and the dev key; SIGTERM lets 
   const db = `${dir}/sellify.db`
   const server = await startServer({ SELLIFY_DB_PATH: db, LOG_LEVEL: 'info' })
   t.match(server.output(), /docs: {2}http:\/\/127\.0\.0\.1:\d+\/docs/)
+  t.match(server.output(), /dashboard: http:\/\/127\.0\.0\.1:\d+\/dashboard\//)
   t.match(server.output(), /WARNING: using the built-in dev API key "dev-api-key-change-in-production"/)
   t.ok(existsSync(db), 'the SQLite file is created')
   const port = Number(new URL(server.url).port)

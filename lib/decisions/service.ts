@@ -35,6 +35,7 @@ import { createEvents } from '../shared/events.js'
 import { thenOp, type UnitOfWork, type WriteOp } from '../shared/unit-of-work.js'
 import type { StoreOp } from '../store/contract.js'
 import { decide, type Verdict } from './pipeline.js'
+import { hourlySince, hourlyView, type HourlyView } from './hourly.js'
 import { claimDecisionOp, markDecisionOp, recordDecisionOp, type ClaimResult, type Consumed, type DecisionReads, type StoredDecision } from './store.js'
 import { fallbackText } from '../validation/service.js'
 import { knowledgeAnswer, templateName, templateText, typingSeconds, type ReplySource } from './text.js'
@@ -653,6 +654,12 @@ export function createDecisionService (options: DecisionServiceOptions) {
     sent,
     failed,
     outgoing,
+    /** One account's decisions per hour over the last `hours` hours (the current one included); 404 for an unknown account. */
+    hourly: async (accountId: string | undefined, hours: number): Promise<HourlyView> => {
+      const account = await accounts.get(accountId)
+      const at = now().getTime()
+      return hourlyView(account.id, await store.decisionsPerHour(account.id, hourlySince(at, hours)), at, hours)
+    },
     /** Be told of every decision answered (metrics). */
     observe: events.observe
   }

@@ -71,7 +71,16 @@ export const recordDecisionOp = (id: string, status: 'pending' | 'done', answer:
 export const markDecisionOp = (id: string, from: readonly DecisionStatus[], to: 'sent' | 'failed', when?: (previous: unknown) => boolean, released: boolean | null = null): MarkDecisionOp =>
   when === undefined ? { op: 'decisions.mark', id, from, to, released } : { op: 'decisions.mark', id, from, to, released, when }
 
+/** How many decisions of one status were made in one hour (UTC, `YYYY-MM-DDTHH`). */
+export interface HourlyDecisions {
+  hour: string
+  status: Exclude<DecisionStatus, 'deciding'>
+  count: number
+}
+
 export interface DecisionReads {
+  /** One account's decisions made at or after `since` (ISO 8601), counted per UTC hour and status, oldest first. */
+  decisionsPerHour: (account: string, since: string) => Promise<HourlyDecisions[]>
   getDecision: (id: string) => Promise<StoredDecision | null>
   /** The decision holding the claim of (account, message_key), when it was made at or after `since`. */
   decisionByKey: (account: string, messageKey: string, since: string) => Promise<StoredDecision | null>

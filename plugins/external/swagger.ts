@@ -36,7 +36,8 @@ export default fp(async function swaggerSetup (fastify) {
         { name: 'alerts', description: 'Alerts for a person: stored, signed webhooks with retries, acknowledgement' },
         { name: 'conversations', description: 'Each contact\'s conversation: state, messages, pause, freeze and erasure' },
         { name: 'validation', description: 'Checks of a text before it is sent' },
-        { name: 'metrics', description: 'Prometheus metrics' }
+        { name: 'metrics', description: 'Prometheus metrics' },
+        { name: 'dashboard', description: 'The browser dashboard\'s static files (public; its pages call the API above with the signed-in key)' }
       ]
     }
   })

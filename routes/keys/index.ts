@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { AUTH_ERRORS, BODY_ERRORS, errorResponses } from '../common/schema.js'
-import { CreatedKeySchema, KeyListSchema, KeyParamsSchema, NewKeyBodySchema } from './schema.js'
+import { CreatedKeySchema, KeyListSchema, KeyParamsSchema, NewKeyBodySchema, OwnKeySchema } from './schema.js'
 import { actorOf } from '../../lib/keys/policy.js'
 
 const tags = ['keys']
@@ -22,6 +22,15 @@ const keys: FastifyPluginAsyncTypebox = async function keyRoutes (fastify) {
     config,
     schema: { tags, summary: 'Every active key, without secrets', response: { 200: KeyListSchema, ...errorResponses(503, ...AUTH_ERRORS) } }
   }, async () => ({ keys: await service.list() }))
+
+  // Any valid key may ask who it is (the dashboard shows an agent its own account only).
+  fastify.get('/me', {
+    config: { access: 'agent' },
+    schema: { tags, summary: 'The key that asks: its id, name, role and account (any valid key)', response: { 200: OwnKeySchema, ...errorResponses(...AUTH_ERRORS) } }
+  }, async (request) => {
+    const { id, name, role, account } = request.principal as NonNullable<typeof request.principal>
+    return { id, name, role, account }
+  })
 
   fastify.delete('/:id', {
     config,

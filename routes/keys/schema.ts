@@ -26,3 +26,10 @@ export const KeyListSchema = Type.Object({
 })
 
 export const KeyParamsSchema = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
+
+export const OwnKeySchema = Type.Object({
+  id: KeyFields.id,
+  name: KeyFields.name,
+  role: KeyFields.role,
+  account: Type.Union([AccountIdSchema, Type.Null()], { description: 'The one account an agent key acts on; null for an admin key' })
+})

@@ -1,8 +1,8 @@
 import { ConversationChanged, type ConversationQuery, type StoredConversation, type StoredMessage } from '../../conversations/store.js'
-import type { StoredDecision } from '../../decisions/store.js'
+import type { HourlyDecisions, StoredDecision } from '../../decisions/store.js'
 import {
   CONVERSATION_SQL, MESSAGE_COLUMNS, conversationUpdateValues, conversationValues, eraseSql, listConversationsSql, markSql, messageValues,
-  rowToConversation, rowToDecision, rowToMessage
+  rowToConversation, rowToDecision, rowToHourly, rowToMessage
 } from '../sql/conversations.js'
 import { num, toIso } from '../sql/rows.js'
 import { dialect } from '../sql/statements.js'
@@ -86,6 +86,9 @@ export function postgresConversations (c: PostgresConn) {
       },
       async conversationStates (): Promise<Record<string, number>> {
         return Object.fromEntries((await c.pool.query(SQL.states)).map((r) => [String(r.state), num(r.n)]))
+      },
+      async decisionsPerHour (account: string, since: string): Promise<HourlyDecisions[]> {
+        return (await c.pool.query(SQL.perHour, [account, toIso(since)])).map(rowToHourly)
       },
       async getDecision (id: string): Promise<StoredDecision | null> {
         const rows = await c.pool.query(SQL.getDecision, [id])

@@ -4,7 +4,7 @@
  */
 import { EVENTS, STATES, type ConversationEvent, type State } from '../../conversations/machine.js'
 import { DIRECTIONS, SENDERS, type ConversationQuery, type StoredConversation, type StoredMessage } from '../../conversations/store.js'
-import { DECISION_STATUSES, type Consumed, type DecisionStatus, type StoredDecision } from '../../decisions/store.js'
+import { DECISION_STATUSES, type Consumed, type DecisionStatus, type HourlyDecisions, type StoredDecision } from '../../decisions/store.js'
 import { KINDS } from '../../quota/types.js'
 import { jsonValue, num, textOrNull, toIso, type Row } from './rows.js'
 
@@ -26,6 +26,8 @@ export const CONVERSATION_SQL = {
   messages: 'SELECT * FROM conversation_messages WHERE account = ? AND key_id = ? ORDER BY at DESC, id DESC LIMIT ?',
   states: 'SELECT state, count(*) AS n FROM conversations GROUP BY state ORDER BY state',
   getDecision: 'SELECT * FROM decisions WHERE id = ?',
+  perHour: `SELECT substr(created_at, 1, 13) AS hour, status, count(*) AS n FROM decisions
+    WHERE account = ? AND created_at >= ? AND status <> 'deciding' GROUP BY substr(created_at, 1, 13), status ORDER BY hour, status`,
   decisionByKey: 'SELECT * FROM decisions WHERE account = ? AND message_key = ? AND created_at >= ?',
   releaseClaim: 'UPDATE decisions SET message_key = NULL WHERE account = ? AND message_key = ? AND created_at < ?',
   claim: `INSERT INTO decisions (id, account, key_id, message_key, status, created_at) VALUES (?, ?, ?, ?, 'deciding', ?)
@@ -157,4 +159,9 @@ export function rowToDecision (r: Row): StoredDecision {
     consumed: r.consumed === null || r.consumed === undefined ? null : jsonValue(r.consumed) as Consumed,
     released: r.released === null || r.released === undefined ? null : Number(r.released) === 1
   }
+}
+
+/** A row of `perHour`. */
+export function rowToHourly (r: Row): HourlyDecisions {
+  return { hour: String(r.hour), status: String(r.status) as HourlyDecisions['status'], count: num(r.n) }
 }

@@ -1,8 +1,8 @@
 import { ConversationChanged, type ConversationQuery, type StoredConversation, type StoredMessage } from '../../conversations/store.js'
-import type { StoredDecision } from '../../decisions/store.js'
+import type { HourlyDecisions, StoredDecision } from '../../decisions/store.js'
 import {
   CONVERSATION_SQL as SQL, conversationUpdateValues, conversationValues, eraseSql, listConversationsSql, markSql, messageValues,
-  rowToConversation, rowToDecision, rowToMessage
+  rowToConversation, rowToDecision, rowToHourly, rowToMessage
 } from '../sql/conversations.js'
 import { num, toIso } from '../sql/rows.js'
 import type { SqliteAppliers, SqliteConn } from './index.js'
@@ -66,6 +66,8 @@ export function sqliteConversations (c: SqliteConn) {
       conversationMessages: (account: string, keyId: string, limit: number): StoredMessage[] =>
         c.all(SQL.messages, account, keyId, limit).map(rowToMessage),
       conversationStates: (): Record<string, number> => Object.fromEntries(c.all(SQL.states).map((r) => [String(r.state), num(r.n)])),
+      decisionsPerHour: (account: string, since: string): HourlyDecisions[] =>
+        c.all(SQL.perHour, account, toIso(since)).map(rowToHourly),
       getDecision: (id: string): StoredDecision | null => {
         const row = c.get(SQL.getDecision, id)
         return row === undefined ? null : rowToDecision(row)

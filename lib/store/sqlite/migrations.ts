@@ -257,5 +257,13 @@ CREATE TABLE account_signals (
 ) STRICT;
 CREATE INDEX account_signals_account ON account_signals (account, at);
 `
+  },
+  {
+    version: 9,
+    name: 'decisions by time',
+    // The dashboard's decisions per hour (GET /api/v1/decisions/hourly) reads one account's last day.
+    sql: `
+CREATE INDEX decisions_time ON decisions (account, created_at);
+`
   }
 ]
