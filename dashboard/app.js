@@ -24,6 +24,8 @@ const state = {
   page: null,
   timer: null,
   busy: false,
+  /** A first load asked for while a refresh was running. */
+  again: false,
   /** Until when (ms) the loop waits after a 429. */
   holdUntil: 0
 }
@@ -134,8 +136,13 @@ function route () {
 /** One refresh of the page on screen, then the next one after the chosen interval (none while the tab is hidden). */
 async function tick (now = false) {
   clearTimeout(state.timer)
+  if (state.busy) {
+    // A page shown while the previous one was still loading gets its own first load right after.
+    state.again = state.again || now
+    return
+  }
   const page = state.page
-  if (page !== null && !state.busy && (now || (!document.hidden && Date.now() >= state.holdUntil))) {
+  if (page !== null && (now || (!document.hidden && Date.now() >= state.holdUntil))) {
     state.busy = true
     try {
       await page.refresh()
@@ -148,6 +155,10 @@ async function tick (now = false) {
     } finally {
       state.busy = false
     }
+  }
+  if (state.again) {
+    state.again = false
+    return tick(true)
   }
   const every = Number($('refresh').value)
   if (every > 0 && state.me !== null) state.timer = setTimeout(tick, every)

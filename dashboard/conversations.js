@@ -39,11 +39,10 @@ function detailPage (root, ctx, contact) {
   const messages = h('ol', { class: 'messages', 'aria-label': 'Messages' })
   const minutes = h('input', { id: 'pause-minutes', type: 'number', min: 1, max: 525600, placeholder: 'account default', inputmode: 'numeric' })
   const path = `/api/v1/conversations/${seg(contact)}`
-  let current = null
 
   async function act (action, body) {
     try {
-      current = await ctx.api.post(`${path}/${action}`, { account: ctx.account, ...body })
+      await ctx.api.post(`${path}/${action}`, { account: ctx.account, ...body })
       ctx.notify(`Conversation ${action === 'pause' ? 'paused' : action === 'resume' ? 'resumed' : 'frozen'}.`, 'ok')
       await refresh()
     } catch (err) {
@@ -68,7 +67,6 @@ function detailPage (root, ctx, contact) {
       fill(messages)
       return
     }
-    current = view
     actions.hidden = false
     fill(head,
       h('h1', { class: 'contact' }, view.contact),
@@ -81,7 +79,6 @@ function detailPage (root, ctx, contact) {
       : view.messages.map((m) => h('li', { class: `message message-${m.direction} sender-${m.sender}` },
         h('div', { class: 'message-text' }, m.text ?? (m.media_type === null ? '' : `[${m.media_type}]`)),
         h('div', { class: 'message-meta' }, `${m.sender} · ${when(m.at)}`, m.media_type === null || m.text === null ? '' : ` · ${m.media_type}`))))
-    return current
   }
   return { refresh }
 }

@@ -75,7 +75,8 @@ export default {
         fill(alertBox,
           h('h2', {}, `Open alerts of ${ctx.account}`),
           h('ul', { class: 'severity-list' }, Object.entries(bySeverity).map(([severity, n]) =>
-            h('li', { 'data-severity': severity }, badge(severity), h('strong', {}, n === 500 ? '500+' : String(n))))),
+            h('li', { 'data-severity': severity }, badge(severity), h('strong', {}, String(n))))),
+          open.next_before === null ? null : h('p', { class: 'muted' }, `The newest ${open.alerts.length} are counted; more are open.`),
           h('a', { href: '#/alerts' }, open.alerts.length === 0 ? 'No alert is waiting.' : 'See and acknowledge them →'))
         fill(chart, h('h2', {}, `Decisions per hour, ${ctx.account}, last 24 h`), hourlyChart(hourly.hours))
       }
