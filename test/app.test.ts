@@ -138,7 +138,7 @@ t.test('OpenAPI: every route documented with the X-API-Key scheme; openapi.json 
     'GET /api/v1/quota/history', 'GET /api/v1/accounts', 'GET /api/v1/accounts/{account}', 'PUT /api/v1/accounts/{account}',
     'PATCH /api/v1/accounts/{account}', 'DELETE /api/v1/accounts/{account}', 'POST /api/v1/accounts/{account}/signals',
     'GET /api/v1/accounts/{account}/health', 'POST /api/v1/accounts/{account}/pause', 'POST /api/v1/accounts/{account}/resume',
-    'POST /api/v1/keys', 'GET /api/v1/keys',
+    'POST /api/v1/keys', 'GET /api/v1/keys', 'GET /api/v1/keys/me',
     'DELETE /api/v1/keys/{id}', 'GET /api/v1/products', 'GET /api/v1/products/{id}', 'PUT /api/v1/products/{id}',
     'DELETE /api/v1/products/{id}', 'GET /api/v1/knowledge', 'PUT /api/v1/knowledge', 'POST /api/v1/knowledge/match', 'GET /api/v1/audit',
     'GET /api/v1/audit/{id}', 'GET /api/v1/audit/export', 'GET /api/v1/audit/verify', 'POST /api/v1/audit/log', 'GET /api/v1/encryption',
@@ -147,16 +147,25 @@ t.test('OpenAPI: every route documented with the X-API-Key scheme; openapi.json 
     'POST /api/v1/messages/{decision_id}/failed', 'GET /api/v1/conversations', 'GET /api/v1/conversations/{contact}',
     'POST /api/v1/conversations/{contact}/pause', 'POST /api/v1/conversations/{contact}/resume', 'POST /api/v1/conversations/{contact}/freeze',
     'DELETE /api/v1/conversations/{contact}', 'GET /api/v1/alerts', 'GET /api/v1/alerts/{id}', 'POST /api/v1/alerts/{id}/ack',
-    'POST /api/v1/alerts/test', 'GET /metrics'
+    'POST /api/v1/alerts/test', 'GET /api/v1/decisions/hourly', 'GET /metrics',
+    'GET /dashboard/', 'GET /dashboard/{file}'
   ]
+  const dashboard = ['/dashboard/', '/dashboard/{file}']
   for (const route of expected) {
     const [method, path] = route.split(' ')
     const op = doc.paths[path]?.[method.toLowerCase()]
     t.ok(op, `${route} is documented`)
-    if (op !== undefined && !['/health', '/api/v1/health', '/metrics'].includes(path)) {
+    if (op !== undefined && dashboard.includes(path)) {
+      t.strictSame(op.security, [], `${route} is documented as public (no key)`)
+      t.notOk(Object.keys(op.responses).includes('401'), `${route} documents no 401`)
+    } else if (op !== undefined && !['/health', '/api/v1/health', '/metrics'].includes(path)) {
       t.ok(Object.keys(op.responses).includes('401'), `${route} documents 401`)
     }
   }
+  // `/dashboard` (the redirect to `/dashboard/`) may be documented as a path of its own or not.
+  const all = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`))
+  if (doc.paths['/dashboard']?.get !== undefined) t.strictSame(doc.paths['/dashboard'].get.security, [], 'GET /dashboard is documented as public')
+  t.strictSame(all.filter((r) => r !== 'GET /dashboard').sort(), [...expected].sort(), 'and no route beyond these')
   const committed = readFileSync(new URL('../openapi.json', import.meta.url), 'utf8')
   t.equal(committed, serialize(doc), 'openapi.json is stale: run `npm run openapi` and commit it')
 })

@@ -48,6 +48,17 @@ const FileParamsSchema = Type.Object({
   file: Type.String({ pattern: '^[a-z0-9-]+\\.(html|js|css|svg)$', description: 'A file of the dashboard (app.js, style.css, …)' })
 })
 const Page = Type.String({ description: 'The file (HTML, JavaScript, CSS or SVG)' })
+/** A page's query means nothing to the files (a link's tracking tag, a cache-buster): taken and ignored, as by any web server. */
+const AnyQuerySchema = Type.Object({}, { additionalProperties: true })
+
+/** Whether an If-None-Match header names `etag` (a list, a weak tag or `*` included). */
+function matches (header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false
+  return header.split(',').some((tag) => {
+    const t = tag.trim()
+    return t === '*' || t === etag || t === `W/${etag}`
+  })
+}
 
 /**
  * The dashboard (README, "Dashboard"): static files from the package's `dashboard/` folder, public like
@@ -65,25 +76,25 @@ const dashboard: FastifyPluginAsyncTypebox = async function dashboardRoutes (fas
       .header('x-frame-options', 'DENY')
       .header('cache-control', 'no-cache')
       .header('etag', asset.etag)
-    if (ifNoneMatch === asset.etag) return await reply.code(304).send()
+    if (matches(ifNoneMatch, asset.etag)) return await reply.code(304).send()
     return await reply.type(asset.type).send(asset.body)
   }
 
-  // `/dashboard` → `/dashboard/`, so that the page's relative URLs (./app.js, ../api/v1/…) resolve under it.
-  fastify.get('', {
-    config,
-    prefixTrailingSlash: 'no-slash',
-    schema: { tags, summary: 'The dashboard: redirects to /dashboard/', security: [], response: { 302: Type.Null({ description: 'To /dashboard/' }) } }
-  }, async (request, reply) => {
-    const [path, query] = request.url.split('?', 2)
-    return await reply.redirect(`${path}/${query === undefined ? '' : `?${query}`}`)
-  })
-
+  // One route for `/dashboard` and `/dashboard/` (so that a host's ignoreTrailingSlash finds no duplicate):
+  // without the slash it redirects, so that the page's relative URLs (./app.js, ../api/v1/…) resolve under it.
   fastify.get('/', {
     config,
-    prefixTrailingSlash: 'slash',
-    schema: { tags, summary: 'The dashboard\'s page (sign in with an API key; it is kept in the tab only)', security: [], response: { 200: Page, 304: Type.Null() } }
+    schema: {
+      tags,
+      summary: 'The dashboard\'s page (sign in with an API key; it is kept in the tab only); /dashboard redirects to /dashboard/',
+      security: [],
+      querystring: AnyQuerySchema,
+      response: { 200: Page, 302: Type.Null({ description: 'To /dashboard/' }), 304: Type.Null() }
+    }
   }, async (request, reply) => {
+    const mark = request.url.indexOf('?')
+    const path = mark === -1 ? request.url : request.url.slice(0, mark)
+    if (!path.endsWith('/')) return await reply.redirect(`${path}/${mark === -1 ? '' : request.url.slice(mark)}`)
     const page = assets.get('index.html')
     if (page === undefined) return reply.callNotFound()
     return await send(reply, page, request.headers['if-none-match'])
@@ -91,7 +102,7 @@ const dashboard: FastifyPluginAsyncTypebox = async function dashboardRoutes (fas
 
   fastify.get('/:file', {
     config,
-    schema: { tags, summary: 'A file of the dashboard', security: [], params: FileParamsSchema, response: { 200: Page, 304: Type.Null(), ...errorResponses(400, 404) } }
+    schema: { tags, summary: 'A file of the dashboard', security: [], params: FileParamsSchema, querystring: AnyQuerySchema, response: { 200: Page, 304: Type.Null(), ...errorResponses(400, 404) } }
   }, async (request, reply) => {
     const asset = assets.get(request.params.file)
     if (asset === undefined) return reply.callNotFound()

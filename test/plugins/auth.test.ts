@@ -126,6 +126,8 @@ t.test('route × key matrix (metrics behind the admin key)', async (t) => {
     ['POST', '/api/v1/knowledge/match', { text: 'prix', account: 'acme' }, '/api/v1/knowledge/match', 403, 200, 200],
     ['POST', '/api/v1/keys', { name: 'new', role: 'agent', account: 'acme' }, '/api/v1/keys/', 403, 403, 201],
     ['GET', '/api/v1/keys', undefined, '/api/v1/keys/', 403, 403, 200],
+    // Any valid key is told who it is, an agent of another account included (it asks about itself).
+    ['GET', '/api/v1/keys/me', undefined, '/api/v1/keys/me', 200, 200, 200],
     ['DELETE', `/api/v1/keys/${victim.id}`, undefined, '/api/v1/keys/{id}', 403, 403, 204],
     ['GET', '/api/v1/audit?account=acme', undefined, '/api/v1/audit/', 403, 403, 200],
     ['GET', '/api/v1/audit/verify?account=acme', undefined, '/api/v1/audit/verify', 403, 403, 200],
@@ -151,18 +153,38 @@ t.test('route × key matrix (metrics behind the admin key)', async (t) => {
     ['GET', '/api/v1/alerts/alr_01900000-0000-7000-8000-000000000000?account=acme', undefined, '/api/v1/alerts/{id}', 403, 404, 404],
     ['POST', '/api/v1/alerts/alr_01900000-0000-7000-8000-000000000000/ack', { account: 'acme' }, '/api/v1/alerts/{id}/ack', 403, 404, 404],
     ['POST', '/api/v1/alerts/test', { account: 'acme' }, '/api/v1/alerts/test', 403, 200, 200],
+    ['GET', '/api/v1/decisions/hourly?account=acme', undefined, '/api/v1/decisions/hourly', 403, 200, 200],
     ['GET', '/metrics', undefined, '/metrics', 403, 403, 200]
   ]
 
-  // The matrix must cover every route the app documents (a new route without a row fails here).
+  // Public routes answer the same whatever key is sent: [method, url, OpenAPI path, status].
+  const publicRoutes: Array<[Method, string, string, number]> = [
+    ['GET', '/dashboard', '/dashboard', 302],
+    ['GET', '/dashboard/', '/dashboard/', 200],
+    ['GET', '/dashboard/index.html', '/dashboard/{file}', 200]
+  ]
+
+  // The matrix must cover every route the app documents (a new route without a row fails here). `/dashboard`
+  // and `/dashboard/` read the same once the trailing slash is dropped (whether documented as one path or two).
   const doc = (await call(app, 'GET', '/docs/json', undefined, null)).json() as { paths: Record<string, Record<string, unknown>> }
-  const documented = Object.entries(doc.paths)
+  const documented = [...new Set(Object.entries(doc.paths)
     .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`))
     .filter((r) => !r.endsWith(' /health') && !r.endsWith(' /api/v1/health'))
-    .map((r) => r.replace(/\/$/, ''))
+    .map((r) => r.replace(/\/$/, '')))]
     .sort()
-  const covered = [...new Set(routes.map(([m, , , path]) => `${m} ${path}`.replace(/\/$/, '')))].sort()
+  const covered = [...new Set([
+    ...routes.map(([m, , , path]) => `${m} ${path}`),
+    ...publicRoutes.map(([m, , path]) => `${m} ${path}`)
+  ].map((r) => r.replace(/\/$/, '')))].sort()
   t.strictSame(covered, documented, 'every documented route is in the matrix')
+
+  for (const [method, url, , status] of publicRoutes) {
+    for (const [who, key] of [['no key', null], ['wrong key', 'sk_wrong'], ['agent of another account', foreign.key], ['agent of the account', own.key], ['admin', DEV_KEY]] as Array<[string, string | null]>) {
+      const res = await call(app, method, url, undefined, key)
+      t.equal(res.statusCode, status, `${method} ${url} as ${who} (public)`)
+      t.notOk('www-authenticate' in res.headers, `${method} ${url} as ${who}: no WWW-Authenticate`)
+    }
+  }
 
   for (const [method, url, body, , other, mine, admin] of routes) {
     const expected: Array<[string, string | null, number]> = [

@@ -61,7 +61,7 @@ t.test('per key: the 4th request of a key is a 429; other keys, and /health, go 
   t.equal((await get(app, '/api/v1/quota/status', one.key, freshIp())).statusCode, 429, 'a key is limited whatever address it comes from')
 
   for (let i = 0; i < 10; i++) {
-    for (const url of ['/health', '/api/v1/health']) {
+    for (const url of ['/health', '/api/v1/health', '/dashboard/', '/dashboard/index.html']) {
       const res = await get(app, url, one.key)
       t.equal(res.statusCode, 200, `${url} #${i + 1}`)
       t.notOk('x-ratelimit-limit' in res.headers, `${url} is never limited`)

@@ -33,6 +33,10 @@ async function lifecycle (t: TapTest, app: FastifyInstance, id: string): Promise
   t.match((await call(app, 'POST', `${url}/resume`, { x: 1 })).json(), { statusCode: 400, message: /body\/x is not an allowed field/ })
   t.match((await call(app, 'POST', `${url}/resume`)).json(), { account: id, paused_until: null })
   t.equal((await call(app, 'POST', `${url}/unpause`, {})).statusCode, 404, 'no other action')
+  // An account named in the query (no router limit there): the decisions chart reads it too.
+  const hourly = await call(app, 'GET', `/api/v1/decisions/hourly?account=${encodeURIComponent(id)}&hours=2`)
+  t.equal(hourly.statusCode, 200, `decisions/hourly: ${hourly.body.slice(0, 120)}`)
+  t.match(hourly.json(), { account: id, hours: [{ total: 0 }, { total: 0 }] })
   t.equal((await call(app, 'DELETE', url)).statusCode, 204, 'DELETE')
   t.equal((await call(app, 'GET', url)).statusCode, 404, 'gone')
   t.equal((await call(app, 'DELETE', url)).statusCode, 404, 'deleting it again is a 404, not a 414')
@@ -72,6 +76,9 @@ t.test('an agent key of a 128-character account reads its own account and not an
   t.equal((await call(app, 'GET', `/api/v1/accounts/${longest}`, undefined, key)).statusCode, 200)
   t.equal((await call(app, 'GET', `/api/v1/accounts/${'c'.repeat(128)}`, undefined, key)).statusCode, 403)
   t.equal((await call(app, 'PUT', `/api/v1/accounts/${longest}`, {}, key)).statusCode, 403, 'admin-only stays admin-only')
+  t.strictSame((await call(app, 'GET', '/api/v1/keys/me', undefined, key)).json(), { id: agent.json().id, name: 'bot', role: 'agent', account: longest }, 'keys/me names the whole id')
+  t.equal((await call(app, 'GET', '/api/v1/decisions/hourly', undefined, key)).json().account, longest, 'its decisions chart is its own account')
+  t.equal((await call(app, 'GET', `/api/v1/decisions/hourly?account=${'c'.repeat(128)}`, undefined, key)).statusCode, 403)
 })
 
 t.test('a host on the compiled router works the same', async (t) => {

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import { build, call, PG_URL, pgSchema, postgresReachable, type TapTest } from '../helper.js'
+import { build, call, DEV_KEY, PG_URL, pgSchema, postgresReachable, type TapTest } from '../helper.js'
 
 const sha256 = (secret: string): Buffer => createHash('sha256').update(secret, 'utf8').digest()
 const ERROR_SHAPE = { statusCode: Number, error: String, message: String }
@@ -219,4 +219,43 @@ t.test('SQLite, two instances on one file: a key cached on B is refused within 5
 
   await revokeOnAReachesB(t, a, b, k)
   t.equal((await call(b, 'GET', '/api/v1/quota/status', undefined, k.key)).statusCode, 401, 'and keeps refusing it')
+})
+
+t.test('GET /keys/me: any valid key is told its own id, name, role and account; no secret', async (t) => {
+  const app = await build(t)
+  t.equal((await call(app, 'PUT', '/api/v1/accounts/acme', {})).statusCode, 201)
+
+  const bootstrap = await call(app, 'GET', '/api/v1/keys/me')
+  t.equal(bootstrap.statusCode, 200)
+  t.strictSame(bootstrap.json(), { id: 'bootstrap', name: 'SELLIFY_API_KEY', role: 'admin', account: null }, 'the bootstrap key')
+  t.strictSame(Object.keys(bootstrap.json()), ['id', 'name', 'role', 'account'])
+
+  const admin = (await createKey(app, { name: 'ops laptop', role: 'admin' })).json()
+  const agent = (await createKey(app, { name: 'acme bot', role: 'agent', account: 'acme' })).json()
+  const other = (await createKey(app, { name: 'default bot', role: 'agent', account: 'default' })).json()
+  for (const k of [admin, agent, other]) {
+    const res = await call(app, 'GET', '/api/v1/keys/me', undefined, k.key)
+    t.equal(res.statusCode, 200, `${k.name as string}`)
+    t.strictSame(res.json(), { id: k.id, name: k.name, role: k.role, account: k.account }, `${k.name as string}: itself, not another key`)
+    t.notOk(res.body.includes(k.key) || /sk_|digest|created_at|last_used_at/.test(res.body), 'no secret, digest or other field')
+  }
+  t.equal((await call(app, 'GET', '/api/v1/keys', undefined, agent.key)).statusCode, 403, 'an agent still does not list keys')
+  t.equal((await call(app, 'GET', '/api/v1/keys/me?account=default', undefined, agent.key)).statusCode, 400, 'no query')
+})
+
+t.test('GET /keys/me: 401 without a key, with a wrong one, or with a revoked one', async (t) => {
+  const app = await build(t, { apiKey: 'k'.repeat(40) })
+  t.strictSame((await call(app, 'GET', '/api/v1/keys/me', undefined, 'k'.repeat(40))).json(), { id: 'bootstrap', name: 'SELLIFY_API_KEY', role: 'admin', account: null },
+    'the configured bootstrap key')
+  await call(app, 'PUT', '/api/v1/accounts/acme', {}, 'k'.repeat(40))
+  const agent = (await call(app, 'POST', '/api/v1/keys', { name: 'bot', role: 'agent', account: 'acme' }, 'k'.repeat(40))).json() as { id: string, key: string }
+  t.equal((await call(app, 'GET', '/api/v1/keys/me', undefined, agent.key)).statusCode, 200, 'used (and cached) before its revocation')
+  t.equal((await call(app, 'DELETE', `/api/v1/keys/${agent.id}`, undefined, 'k'.repeat(40))).statusCode, 204)
+  for (const [who, key] of [['no key', null], ['an empty key', ''], ['a wrong key', 'sk_wrong'], ['the dev key, not configured here', DEV_KEY], ['a revoked key', agent.key]] as Array<[string, string | null]>) {
+    const res = await call(app, 'GET', '/api/v1/keys/me', undefined, key)
+    t.equal(res.statusCode, 401, who)
+    t.match(res.json(), { ...ERROR_SHAPE, statusCode: 401, error: 'Unauthorized' }, `${who}: the error shape`)
+    t.match(res.headers['www-authenticate'], /^ApiKey /, `${who}: WWW-Authenticate`)
+    t.notOk('id' in res.json() || 'role' in res.json(), `${who}: nothing of a key`)
+  }
 })

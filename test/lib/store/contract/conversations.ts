@@ -1,7 +1,7 @@
 /** The conversations and decisions store contract (with quota.release and plan.then), run against every backend. */
 import type { Test } from 'tap'
 import { appendMessagesOp, eraseConversationsOp, saveConversationOp, type StoredConversation, type StoredMessage } from '../../../../lib/conversations/store.js'
-import { claimDecisionOp, markDecisionOp, recordDecisionOp, type ClaimDecisionOp, type Consumed } from '../../../../lib/decisions/store.js'
+import { claimDecisionOp, markDecisionOp, recordDecisionOp, type ClaimDecisionOp, type Consumed, type DecisionStatus } from '../../../../lib/decisions/store.js'
 import { consumeOp, releaseOp } from '../../../../lib/quota/store.js'
 import type { Kind } from '../../../../lib/quota/types.js'
 import type { StoreOp } from '../../../../lib/store/contract.js'
@@ -351,6 +351,79 @@ export function conversationsContract (t: Test, { open }: ContractContext): void
       'every other claim is told the winner\'s id, and its record moves nothing')
     t.match(await store.getDecision(winner), { status: 'pending', message_key: 'mk-race' }, 'the winner\'s plan was kept whole')
     t.strictSame((await Promise.all(claims.map(async (d) => await store.getDecision(d.id)))).filter((d) => d !== null).map((d) => d.id), [winner], 'no loser was stored')
+  })
+
+  t.test('decisions.perHour: per UTC hour and status since `since`; deciding, other accounts and older rows left out', async (t) => {
+    const store = await open(t)
+    const [account, other, empty] = await accounts(store, 'dcs-hourly', 'dcs-hourly-other', 'dcs-hourly-empty')
+    /** A decision made at `createdAt` that became `status` (deciding: claimed and never recorded, as after a crash). */
+    const made = async (a: string, createdAt: string, status: DecisionStatus): Promise<string> => {
+      const d = decision(a, 'k-1', null, { created_at: createdAt })
+      const plan: StoreOp[] = [claimDecisionOp(d, SINCE)]
+      if (status !== 'deciding') plan.push(recordDecisionOp(d.id, status === 'done' ? 'done' : 'pending', 'v1.k-1.sealed-answer', null))
+      if (status === 'sent' || status === 'failed') plan.push(markDecisionOp(d.id, ['pending'], status, undefined, status === 'failed' ? false : null))
+      await store.commit(plan)
+      return d.id
+    }
+    const since = '2026-01-18T08:00:00.000Z'
+    await made(account, '2026-01-18T07:59:59.999Z', 'done') // a millisecond before `since`
+    await made(account, '2026-01-18T08:30:00+01:00', 'sent') // 07:30Z: before it too, once in UTC
+    await made(account, '2026-01-18T08:00:00.000Z', 'done') // exactly at `since`
+    await made(account, '2026-01-18T10:15:00+02:00', 'pending') // 08:15Z
+    await made(account, '2026-01-18T09:05:00.000Z', 'sent')
+    await made(account, '2026-01-18T09:20:00.000Z', 'failed')
+    await made(account, '2026-01-18T09:40:00.000Z', 'sent')
+    await made(account, '2026-01-18T09:45:00.000Z', 'done')
+    await made(account, '2026-01-18T09:50:00.000Z', 'deciding')
+    const late = await made(account, '2026-01-18T10:59:59.999Z', 'pending')
+    await made(account, '2026-01-18T11:10:00.000Z', 'deciding') // an hour with deciding only: no row at all
+    await made(account, '2026-01-19T00:00:00.000Z', 'sent') // the next day
+    for (const status of ['pending', 'done', 'sent', 'failed', 'deciding'] as const) await made(other, '2026-01-18T09:30:00.000Z', status)
+
+    type Row = [string, string, number]
+    const read = async (a: string, from: string): Promise<Row[]> => {
+      const rows = await store.decisionsPerHour(a, from)
+      t.ok(rows.every((r, i) => i === 0 || rows[i - 1].hour <= r.hour), `${a} since ${from}: oldest hour first`)
+      t.ok(rows.every((r) => Number.isSafeInteger(r.count) && r.count > 0), 'counts are numbers, never 0')
+      t.ok(rows.every((r) => Object.keys(r).sort().join() === 'count,hour,status'), 'hour, status and count only')
+      return rows.map((r): Row => [r.hour, r.status, r.count]).sort((x, y) => `${x[0]} ${x[1]}`.localeCompare(`${y[0]} ${y[1]}`))
+    }
+    t.strictSame(await read(account, since), [
+      ['2026-01-18T08', 'done', 1],
+      ['2026-01-18T08', 'pending', 1],
+      ['2026-01-18T09', 'done', 1],
+      ['2026-01-18T09', 'failed', 1],
+      ['2026-01-18T09', 'sent', 2],
+      ['2026-01-18T10', 'pending', 1],
+      ['2026-01-19T00', 'sent', 1]
+    ], 'rows at `since` counted, older ones and deciding ones not; offsets read in UTC')
+    t.strictSame(await read(account, '2026-01-18T10:00:00+01:00'), [
+      ['2026-01-18T09', 'done', 1],
+      ['2026-01-18T09', 'failed', 1],
+      ['2026-01-18T09', 'sent', 2],
+      ['2026-01-18T10', 'pending', 1],
+      ['2026-01-19T00', 'sent', 1]
+    ], '`since` with an offset is the instant it names (09:00Z)')
+    t.strictSame(await read(account, '2026-01-18T09:30:00.000Z'), [
+      ['2026-01-18T09', 'done', 1],
+      ['2026-01-18T09', 'sent', 1],
+      ['2026-01-18T10', 'pending', 1],
+      ['2026-01-19T00', 'sent', 1]
+    ], '`since` within an hour: only what was made at or after it')
+    t.strictSame(await read(other, since), [['2026-01-18T09', 'done', 1], ['2026-01-18T09', 'failed', 1], ['2026-01-18T09', 'pending', 1], ['2026-01-18T09', 'sent', 1]], 'the other account has its own')
+    t.strictSame(await read(empty, SINCE), [], 'an account without decisions')
+    t.strictSame(await read(uid('dcs-hourly-none'), SINCE), [], 'an unknown account')
+    t.strictSame(await read(account, '2026-01-19T00:00:00.001Z'), [], 'nothing after the newest')
+
+    t.strictSame(await store.commit([markDecisionOp(late, ['pending'], 'sent')]), [true])
+    t.strictSame((await read(account, '2026-01-18T10:00:00.000Z'))[0], ['2026-01-18T10', 'sent', 1], 'a report moves the decision to its new status, in the hour it was made')
+
+    const many = await Promise.all(Array.from({ length: 30 }, async (_, i) => await made(account, `2026-01-18T13:${String(i).padStart(2, '0')}:00.000Z`, i % 3 === 0 ? 'done' : 'pending')))
+    t.equal(many.length, 30)
+    t.strictSame((await read(account, '2026-01-18T13:00:00.000Z')).filter(([hour]) => hour === '2026-01-18T13'), [['2026-01-18T13', 'done', 10], ['2026-01-18T13', 'pending', 20]], 'counted, not listed')
+
+    await store.deleteAccount(account)
+    t.strictSame(await read(account, SINCE), [], 'a deleted account has none left')
   })
 
   t.test('quota.release lowers the rows of the periods given by what the kind counts, never below 0, and answers how many', async (t) => {
