@@ -124,13 +124,22 @@ function route () {
     if (a.dataset.page === pageName) a.setAttribute('aria-current', 'page')
     else a.removeAttribute('aria-current')
   }
-  const param = rest.length === 0 ? null : decodeURIComponent(rest.join('/'))
+  const param = rest.length === 0 ? null : decoded(rest.join('/'))
   document.title = `${page.title} · Sellify Core`
   notify(null)
   const root = h('section', { class: 'page', 'data-page': pageName })
   fill(view, root)
   state.page = { name: pageName, param, ...page.mount(root, ctx, param) }
   tick(true)
+}
+
+/** A page parameter from the address; one typed by hand that is not valid percent-encoding is taken as written. */
+function decoded (text) {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
 }
 
 /** One refresh of the page on screen, then the next one after the chosen interval (none while the tab is hidden). */
