@@ -1,6 +1,6 @@
 import t from 'tap'
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Fastify, { type FastifyInstance } from 'fastify'
@@ -109,6 +109,9 @@ if (!existsSync(CHROMIUM)) {
       await page.click('button[data-status="acknowledged"]')
       await card.waitFor()
       t.match(await card.textContent(), /Acknowledged .* by SELLIFY_API_KEY/, 'listed under acknowledged, with who did it')
+      await card.locator('button:text("Deliveries")').click()
+      await card.locator('.deliveries .empty').waitFor()
+      t.match(await card.locator('.deliveries').textContent(), /No webhook is set/, 'its deliveries: none without a webhook')
     })
 
     await t.test('conversations: the list, one conversation\'s messages as text, and pausing it', async (t) => {
@@ -162,6 +165,23 @@ if (!existsSync(CHROMIUM)) {
       t.equal(await page.textContent('[data-field=event]'), 'purchase_intent', 'what the bot sees in a message')
       t.match(await page.textContent('[data-field=products]'), /^creme /, 'and the product it matched')
       await page.screenshot({ path: join(SHOTS, 'knowledge.png'), fullPage: true })
+
+      // The whole document: loaded, changed, imported at once.
+      await page.click('details.card summary')
+      await page.click('button:text("Load the current one")')
+      await page.waitForFunction(() => ((globalThis as any).document.querySelector('#kb-json')?.value ?? '').includes('"creme"'))
+      const doc = JSON.parse(await page.inputValue('#kb-json'))
+      doc.products.push({ id: 'savon', name: 'Savon noir', price: '2500', currency: 'XOF', keywords: ['savon'] })
+      await page.fill('#kb-json', JSON.stringify(doc))
+      await page.click('button:text("Import")')
+      await page.waitForSelector('tr[data-product="savon"]')
+      t.match(await page.textContent('.notice'), /imported: 2 products/, 'imported, and said so')
+      t.strictSame((await call(app, 'GET', '/api/v1/products')).json().map((p: { id: string }) => p.id), ['creme', 'savon'], 'both products stored')
+      await page.fill('#kb-json', '{"products": [{"id": "x"}]}')
+      await page.click('button:text("Import")')
+      await page.waitForSelector('.notice-error')
+      t.match(await page.textContent('.notice'), /body\/products\/0/, 'an invalid document is refused, naming the field')
+      t.equal((await call(app, 'GET', '/api/v1/products')).json().length, 2, 'and nothing changed')
     })
 
     await t.test('audit: the trail, a record in full, the verification', async (t) => {
@@ -180,6 +200,15 @@ if (!existsSync(CHROMIUM)) {
       await page.click('tr[data-record] a')
       await page.waitForSelector('table.record')
       t.match(await page.textContent('table.record'), /alert_acknowledged/, 'one record in full')
+
+      await page.goto(`${base}/dashboard/#/audit`)
+      await page.waitForSelector('tr[data-record]')
+      for (const [button, first] of [['Export CSV', /^id,timestamp,account,actor,type,/], ['Export NDJSON', /^\{".*"hash":"[0-9a-f]{64}"/]] as const) {
+        const [download] = await Promise.all([page.waitForEvent('download'), page.click(`button:text("${button}")`)])
+        const text = await readFile(await download.path(), 'utf8')
+        t.match(text, first, `${button}: the API's export, saved as ${download.suggestedFilename()}`)
+        t.match(text, /alert_acknowledged/, `${button}: with the trail's records`)
+      }
     })
 
     await t.test('errors: 403, 429 and 503 are said in words; a phone\'s width does not overflow', async (t) => {
