@@ -47,7 +47,7 @@ export function createKeyService (options: KeyServiceOptions) {
   const cache = new Map<string, { principal: Principal | null, until: number }>()
   /**
    * Secrets that authenticated in the last KEY_CACHE_MS, by the secret itself, so that a busy key skips its
-   * SHA-256 (bench/README.md, "What changed"). Only valid keys get in; a hit is still confirmed by a
+   * SHA-256 (bench/README.md, "What is left"). Only valid keys get in; a hit is still confirmed by a
    * constant-time comparison of the bytes. Process memory only, under the same bounds as the digest cache.
    */
   const recent = new Map<string, { bytes: Buffer, principal: Principal, until: number }>()
