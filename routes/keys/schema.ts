@@ -27,9 +27,6 @@ export const KeyListSchema = Type.Object({
 
 export const KeyParamsSchema = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
 
-export const OwnKeySchema = Type.Object({
-  id: KeyFields.id,
-  name: KeyFields.name,
-  role: KeyFields.role,
-  account: Type.Union([AccountIdSchema, Type.Null()], { description: 'The one account an agent key acts on; null for an admin key' })
-})
+const { created_at: _created, ...OwnFields } = KeyFields
+/** The key that asks (GET /keys/me): its fields but the dates; `account` is null for an admin key. */
+export const OwnKeySchema = Type.Object(OwnFields)
