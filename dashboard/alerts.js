@@ -11,8 +11,8 @@ export default {
     const expanded = new Set()
     const list = h('div', { class: 'alert-list' })
     const tabs = h('div', { class: 'tabs', role: 'tablist' }, ['open', 'acknowledged'].map((s) =>
-      h('button', { type: 'button', role: 'tab', 'data-status': s, 'aria-selected': String(s === status), onclick: () => { status = s; select(); refresh().catch(ctx.failed) } }, s)))
-    const severities = h('select', { id: 'severity-filter', onchange: (e) => { severity = e.target.value; refresh().catch(ctx.failed) } },
+      h('button', { type: 'button', role: 'tab', 'data-status': s, 'aria-selected': String(s === status), onclick: () => { status = s; select(); return refresh() } }, s)))
+    const severities = h('select', { id: 'severity-filter', onchange: (e) => { severity = e.target.value; return refresh() } },
       h('option', { value: '' }, 'every severity'), ['critical', 'high', 'warning'].map((s) => h('option', { value: s }, s)))
     fill(root, h('h1', {}, 'Alerts'), h('div', { class: 'toolbar' }, tabs, field('Severity', severities)), list)
 
@@ -21,13 +21,9 @@ export default {
     }
 
     async function ack (alert) {
-      try {
-        await ctx.api.post(`/api/v1/alerts/${seg(alert.id)}/ack`, { account: alert.account })
-        ctx.notify(`Alert ${alert.trigger} acknowledged.`, 'ok')
-        await refresh()
-      } catch (err) {
-        ctx.failed(err)
-      }
+      await ctx.api.post(`/api/v1/alerts/${seg(alert.id)}/ack`, { account: alert.account })
+      ctx.notify(`Alert ${alert.trigger} acknowledged.`, 'ok')
+      await refresh()
     }
 
     async function deliveries (alert) {
@@ -54,7 +50,7 @@ export default {
               return
             }
             expanded.add(a.id)
-            try { fill(more, await deliveries(a)) } catch (err) { ctx.failed(err) }
+            fill(more, await deliveries(a))
           }
         }, 'Deliveries')
         return h('article', { class: `card alert severity-${a.severity}`, 'data-alert': a.id, 'data-trigger': a.trigger },

@@ -44,6 +44,8 @@ const ctx = {
   get admin () { return state.me?.role === 'admin' },
   api,
   notify,
+  /** The accounts this key may see, read again (an admin's list changes as accounts come and go); the chooser follows. */
+  accounts: loadAccounts,
   /** Report an error the way every page does: 401 signs out, 429 holds the refresh loop. */
   failed (err) {
     if (!(err instanceof ApiError)) {
@@ -94,19 +96,29 @@ async function signIn (key) {
   }
 }
 
+/**
+ * The accounts the key may see (an agent: its own), into the chooser. The chosen one stays while it exists;
+ * otherwise the one chosen earlier in this tab, `default`, or the first.
+ */
+async function loadAccounts () {
+  const ids = state.me.role === 'admin' ? (await api.get('/api/v1/accounts')).accounts.map((a) => a.id) : [state.me.account]
+  const wanted = [state.account, sessionStorage.getItem(ACCOUNT), 'default'].find((id) => ids.includes(id)) ?? ids[0]
+  const changed = wanted !== state.account
+  if (changed || ids.join('\n') !== state.accounts.join('\n')) {
+    state.accounts = ids
+    state.account = wanted
+    const select = $('account')
+    fill(select, ids.map((id) => h('option', { value: id, selected: id === wanted }, id)))
+    select.disabled = ids.length < 2
+  }
+  return ids
+}
+
 /** With a key in the tab: who it is, the accounts it may see, then the page in the address. */
 async function start () {
   state.me = await api.get('/api/v1/keys/me')
-  if (state.me.role === 'admin') {
-    state.accounts = (await api.get('/api/v1/accounts')).accounts.map((a) => a.id)
-  } else {
-    state.accounts = [state.me.account]
-  }
-  const remembered = sessionStorage.getItem(ACCOUNT)
-  state.account = state.accounts.includes(remembered) ? remembered : state.accounts.includes('default') ? 'default' : state.accounts[0]
-  const select = $('account')
-  fill(select, state.accounts.map((id) => h('option', { value: id, selected: id === state.account }, id)))
-  select.disabled = state.accounts.length < 2
+  state.account = null
+  await loadAccounts()
   fill($('who'), `${state.me.name} (${state.me.role})`)
   $('nav').hidden = false
   $('controls').hidden = false
@@ -185,6 +197,13 @@ $('account').addEventListener('change', (e) => {
 })
 $('signout').addEventListener('click', () => signOut('Signed out. The key was removed from this tab.'))
 window.addEventListener('hashchange', route)
+// A button's or a field's action that the API refused is told the way a refresh's failure is, so the pages
+// need no try/catch of their own. Anything else is a bug: it is told too, and left to reach the console.
+window.addEventListener('unhandledrejection', (e) => {
+  if (state.me === null) return
+  if (e.reason instanceof ApiError) e.preventDefault()
+  ctx.failed(e.reason)
+})
 document.addEventListener('visibilitychange', () => { if (!document.hidden) tick() })
 
 if (session.key === null) {

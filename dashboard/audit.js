@@ -31,7 +31,7 @@ function trailPage (root, ctx) {
   const verdict = h('div', { class: 'verify-result', 'aria-live': 'polite' })
   let pages = 1
   let query = {}
-  const more = h('button', { type: 'button', hidden: true, onclick: () => { pages += 1; refresh().catch(ctx.failed) } }, 'Show more')
+  const more = h('button', { type: 'button', hidden: true, onclick: () => { pages += 1; return refresh() } }, 'Show more')
 
   const form = h('form', {
     class: 'toolbar',
@@ -40,23 +40,18 @@ function trailPage (root, ctx) {
       e.preventDefault()
       query = { contact: contact.value.trim(), type: type.value, from: from.value, to: to.value }
       pages = 1
-      refresh().catch(ctx.failed)
+      return refresh()
     }
   }, field('Contact', contact), field('Type', type), field('From', from), field('To', to), h('button', { type: 'submit' }, 'Search'))
 
   async function verify () {
-    try {
-      const v = await ctx.api.get('/api/v1/audit/verify', { account: ctx.account })
-      fill(verdict, v.valid
-        ? h('p', { class: 'ok', 'data-valid': 'true' }, `The chain of ${ctx.account} is intact: ${v.records} records verified.`)
-        : h('p', { class: 'bad', 'data-valid': 'false' }, `The chain of ${ctx.account} is broken at record ${v.first_invalid_id} (${v.reason}): records were changed outside the service.`))
-    } catch (err) { ctx.failed(err) }
+    const v = await ctx.api.get('/api/v1/audit/verify', { account: ctx.account })
+    fill(verdict, v.valid
+      ? h('p', { class: 'ok', 'data-valid': 'true' }, `The chain of ${ctx.account} is intact: ${v.records} records verified.`)
+      : h('p', { class: 'bad', 'data-valid': 'false' }, `The chain of ${ctx.account} is broken at record ${v.first_invalid_id} (${v.reason}): records were changed outside the service.`))
   }
-  const exportAs = (format) => async () => {
-    try {
-      await ctx.api.download('/api/v1/audit/export', { account: ctx.account, format, from: query.from, to: query.to }, `sellify-audit-${ctx.account}.${format === 'csv' ? 'csv' : 'ndjson'}`)
-    } catch (err) { ctx.failed(err) }
-  }
+  const exportAs = (format) => () =>
+    ctx.api.download('/api/v1/audit/export', { account: ctx.account, format, from: query.from, to: query.to }, `sellify-audit-${ctx.account}.${format === 'csv' ? 'csv' : 'ndjson'}`)
 
   fill(root, h('h1', {}, 'Audit trail'), form,
     h('div', { class: 'toolbar' },

@@ -11,8 +11,8 @@ function listPage (root, ctx) {
   /** How many pages are shown: the refresh reloads them all, so "more" stays open. */
   let pages = 1
   const list = h('div', {})
-  const more = h('button', { type: 'button', hidden: true, onclick: () => { pages += 1; refresh().catch(ctx.failed) } }, 'Show more')
-  const select = h('select', { id: 'state-filter', onchange: (e) => { stateFilter = e.target.value; pages = 1; refresh().catch(ctx.failed) } },
+  const more = h('button', { type: 'button', hidden: true, onclick: () => { pages += 1; return refresh() } }, 'Show more')
+  const select = h('select', { id: 'state-filter', onchange: (e) => { stateFilter = e.target.value; pages = 1; return refresh() } },
     h('option', { value: '' }, 'every state'), STATES.map((s) => h('option', { value: s }, s)))
   const search = h('input', { id: 'contact-search', type: 'search', placeholder: '+33612345678 or …@s.whatsapp.net', autocomplete: 'off', spellcheck: 'false' })
   const form = h('form', { class: 'toolbar', role: 'search', onsubmit: (e) => { e.preventDefault(); if (search.value.trim() !== '') ctx.go(`#/conversations/${seg(search.value.trim())}`) } },
@@ -41,13 +41,9 @@ function detailPage (root, ctx, contact) {
   const path = `/api/v1/conversations/${seg(contact)}`
 
   async function act (action, body) {
-    try {
-      await ctx.api.post(`${path}/${action}`, { account: ctx.account, ...body })
-      ctx.notify(`Conversation ${action === 'pause' ? 'paused' : action === 'resume' ? 'resumed' : 'frozen'}.`, 'ok')
-      await refresh()
-    } catch (err) {
-      ctx.failed(err)
-    }
+    await ctx.api.post(`${path}/${action}`, { account: ctx.account, ...body })
+    ctx.notify(`Conversation ${action === 'pause' ? 'paused' : action === 'resume' ? 'resumed' : 'frozen'}.`, 'ok')
+    await refresh()
   }
   const actions = h('div', { class: 'toolbar' },
     field('Pause for (minutes)', minutes),

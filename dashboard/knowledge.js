@@ -29,13 +29,9 @@ function productForm (ctx, product, done) {
         keywords: keywords.value.split(',').map((k) => k.trim()).filter((k) => k !== ''),
         active: active.checked
       }
-      try {
-        const saved = await ctx.api.put(`/api/v1/products/${seg(body.id)}`, body, { account: ctx.account })
-        ctx.notify(`${saved.name} saved: ${saved.price} ${saved.currency}. The bot quotes it from now on.`, 'ok')
-        done(true)
-      } catch (err) {
-        ctx.failed(err)
-      }
+      const saved = await ctx.api.put(`/api/v1/products/${seg(body.id)}`, body, { account: ctx.account })
+      ctx.notify(`${saved.name} saved: ${saved.price} ${saved.currency}. The bot quotes it from now on.`, 'ok')
+      await done(true)
     }
   },
   h('h2', {}, isNew ? 'New product' : `Edit ${p.name}`),
@@ -66,10 +62,8 @@ function importBox (ctx, reload) {
       h('button', {
         type: 'button',
         onclick: async () => {
-          try {
-            const { version, ...current } = await ctx.api.get('/api/v1/knowledge', { account: ctx.account })
-            text.value = JSON.stringify(current, null, 2)
-          } catch (err) { ctx.failed(err) }
+          const { version, ...current } = await ctx.api.get('/api/v1/knowledge', { account: ctx.account })
+          text.value = JSON.stringify(current, null, 2)
         }
       }, 'Load the current one')),
     text,
@@ -84,11 +78,9 @@ function importBox (ctx, reload) {
           ctx.notify(`That is not JSON: ${err.message}`)
           return
         }
-        try {
-          const saved = await ctx.api.put('/api/v1/knowledge', doc, { account: ctx.account })
-          ctx.notify(`Knowledge base imported: ${saved.products.length} products, version ${saved.version}.`, 'ok')
-          await reload()
-        } catch (err) { ctx.failed(err) }
+        const saved = await ctx.api.put('/api/v1/knowledge', doc, { account: ctx.account })
+        ctx.notify(`Knowledge base imported: ${saved.products.length} products, version ${saved.version}.`, 'ok')
+        await reload()
       }
     }, 'Import'))
 }
@@ -100,15 +92,13 @@ function matchBox (ctx) {
     class: 'card',
     onsubmit: async (e) => {
       e.preventDefault()
-      try {
-        const m = await ctx.api.post('/api/v1/knowledge/match', { account: ctx.account, text: text.value })
-        fill(out, h('dl', {},
-          h('dt', {}, 'Event'), h('dd', { 'data-field': 'event' }, m.event ?? 'none'),
-          h('dt', {}, 'Products'), h('dd', { 'data-field': 'products' }, m.products.length === 0 ? 'none' : m.products.map((p) => `${p.id} (score ${p.score}: ${p.keywords.join(', ')})`).join('; ')),
-          h('dt', {}, 'FAQ'), h('dd', {}, m.faq === null ? 'none' : `${m.faq.id}: ${m.faq.answer}`),
-          h('dt', {}, 'Objection'), h('dd', {}, m.objection === null ? 'none' : `${m.objection.triggers.join(', ')} → ${m.objection.answer}`),
-          h('dt', {}, 'Alert'), h('dd', {}, m.alert === null ? 'none' : `${m.alert.trigger} (${m.alert.severity})`)))
-      } catch (err) { ctx.failed(err) }
+      const m = await ctx.api.post('/api/v1/knowledge/match', { account: ctx.account, text: text.value })
+      fill(out, h('dl', {},
+        h('dt', {}, 'Event'), h('dd', { 'data-field': 'event' }, m.event ?? 'none'),
+        h('dt', {}, 'Products'), h('dd', { 'data-field': 'products' }, m.products.length === 0 ? 'none' : m.products.map((p) => `${p.id} (score ${p.score}: ${p.keywords.join(', ')})`).join('; ')),
+        h('dt', {}, 'FAQ'), h('dd', {}, m.faq === null ? 'none' : `${m.faq.id}: ${m.faq.answer}`),
+        h('dt', {}, 'Objection'), h('dd', {}, m.objection === null ? 'none' : `${m.objection.triggers.join(', ')} → ${m.objection.answer}`),
+        h('dt', {}, 'Alert'), h('dd', {}, m.alert === null ? 'none' : `${m.alert.trigger} (${m.alert.severity})`)))
     }
   }, h('h2', {}, 'What does the bot see in this message?'), text, h('button', { type: 'submit' }, 'Look'), out)
 }
@@ -125,7 +115,7 @@ export default {
       fill(editor, productForm(ctx, product, async (saved) => {
         editing = false
         fill(editor)
-        if (saved) await refresh().catch(ctx.failed)
+        if (saved) await refresh()
       }))
       editor.querySelector('input:not([readonly])')?.focus()
     }

@@ -11,7 +11,7 @@ const BARS = [
   ['images_today', 'images_per_day', 'Images today'],
   ['videos_this_week', 'videos_per_week', 'Videos this week']
 ]
-/** More accounts than this: the overview shows the selected one and says how to see another. */
+/** More accounts than this: the overview shows the chosen one (the header's chooser picks another). */
 const MAX_CARDS = 12
 
 function meter (used, limit, label) {
@@ -57,7 +57,8 @@ export default {
 
     return {
       async refresh () {
-        const accounts = ctx.admin && ctx.me !== null ? await listed(ctx) : [ctx.account]
+        const ids = await ctx.accounts()
+        const accounts = ids.length > MAX_CARDS ? [ctx.account] : ids
         const [views, open, hourly] = await Promise.all([
           Promise.all(accounts.map(async (id) => {
             const [status, health] = await Promise.all([
@@ -82,11 +83,4 @@ export default {
       }
     }
   }
-}
-
-/** The accounts an admin sees as cards: all of them, or the selected one when there are many. */
-async function listed (ctx) {
-  const { accounts } = await ctx.api.get('/api/v1/accounts')
-  const ids = accounts.map((a) => a.id)
-  return ids.length > MAX_CARDS ? [ctx.account] : ids
 }

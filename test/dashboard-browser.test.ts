@@ -64,8 +64,7 @@ if (!existsSync(CHROMIUM)) {
     })
 
     await t.test('overview: counters, resets and health; a decision made through the API appears without a reload', async (t) => {
-      const { page } = await open(t, browser, `${base}/dashboard/`)
-      await signIn(page)
+      const { page } = await open(t, browser, `${base}/dashboard/`, { key: DEV_KEY })
       await page.selectOption('#refresh', '2000')
       await page.waitForSelector('.account[data-account="default"] .meter')
       t.match(await page.textContent('.account[data-account="default"]'), /Today.*\/ 200.*This week.*\/ 1000.*Next day\s*in/s, 'bars against the limits, and the next resets')
@@ -82,8 +81,7 @@ if (!existsSync(CHROMIUM)) {
     await t.test('alerts: a customer\'s markup is shown as text and never runs; acknowledging it', async (t) => {
       const decided = await say(t, app, ANGRY, XSS)
       t.equal(decided.action, 'alert_human')
-      const { page, violations } = await open(t, browser, `${base}/dashboard/#/alerts`)
-      await signIn(page)
+      const { page, violations } = await open(t, browser, `${base}/dashboard/#/alerts`, { key: DEV_KEY })
       const card = page.locator(`[data-alert="${decided.alert.id as string}"]`)
       await card.waitFor()
       t.equal(await card.locator('.alert-message').textContent(), XSS, 'the message is the characters the customer sent')
@@ -115,12 +113,11 @@ if (!existsSync(CHROMIUM)) {
     })
 
     await t.test('conversations: the list, one conversation\'s messages as text, and pausing it', async (t) => {
-      const { page } = await open(t, browser, `${base}/dashboard/#/conversations`)
-      await signIn(page)
+      const { page } = await open(t, browser, `${base}/dashboard/#/conversations`, { key: DEV_KEY })
       await page.waitForSelector(`tr[data-contact="${ANGRY}"]`)
       t.equal(await page.locator('tr[data-contact]').count(), 2, 'both conversations are listed')
       await page.selectOption('#state-filter', 'escalated')
-      await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('tr[data-contact]').length === 1)
+      await rows(page, 'tr[data-contact]', 1)
       t.equal(await page.getAttribute('tr[data-contact]', 'data-contact'), ANGRY, 'filtered by state')
       await page.screenshot({ path: join(SHOTS, 'conversations.png'), fullPage: true })
 
@@ -140,18 +137,17 @@ if (!existsSync(CHROMIUM)) {
       t.match(after, { action: 'ignore', rule: 'human_takeover' }, 'and the bot now stays silent for that contact')
       await page.screenshot({ path: join(SHOTS, 'conversation.png'), fullPage: true })
       await page.click('#resume')
-      await page.waitForFunction(() => (globalThis as any).document.querySelector('.conversation-meta')?.textContent?.includes('The bot answers') === true)
+      await page.locator('.conversation-meta', { hasText: 'The bot answers' }).waitFor()
       t.pass('resumed')
     })
 
     await t.test('knowledge base: a new price saved in the page is the price the bot quotes', async (t) => {
-      const { page } = await open(t, browser, `${base}/dashboard/#/knowledge`)
-      await signIn(page)
+      const { page } = await open(t, browser, `${base}/dashboard/#/knowledge`, { key: DEV_KEY })
       await page.click('tr[data-product="creme"] button.edit')
       await page.fill('.product-form input[name=price]', '9900')
       await page.click('.product-form button[type=submit]')
       await page.waitForSelector('.notice-ok')
-      await page.waitForFunction(() => (globalThis as any).document.querySelector('tr[data-product=creme] .price')?.textContent === '9900 XOF')
+      await page.locator('tr[data-product=creme] .price', { hasText: /^9900 XOF$/ }).waitFor()
       t.pass('the list shows the new price')
       const product = (await call(app, 'GET', '/api/v1/products/creme')).json()
       t.match(product, { price: '9900', name: 'Crème au karité 200 ml', keywords: ['creme', 'karite'] }, 'stored, the other fields kept')
@@ -185,12 +181,11 @@ if (!existsSync(CHROMIUM)) {
     })
 
     await t.test('audit: the trail, a record in full, the verification', async (t) => {
-      const { page } = await open(t, browser, `${base}/dashboard/#/audit`)
-      await signIn(page)
+      const { page } = await open(t, browser, `${base}/dashboard/#/audit`, { key: DEV_KEY })
       await page.waitForSelector('tr[data-record]')
       await page.selectOption('#audit-type', 'alert_acknowledged')
       await page.click('form[role=search] button[type=submit]')
-      await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('tr[data-record]').length === 1)
+      await rows(page, 'tr[data-record]', 1)
       t.pass('searched by type')
       await page.click('#verify')
       await page.waitForSelector('[data-valid]')
@@ -212,15 +207,14 @@ if (!existsSync(CHROMIUM)) {
     })
 
     await t.test('errors: 403, 429 and 503 are said in words; a phone\'s width does not overflow', async (t) => {
-      const { page } = await open(t, browser, `${base}/dashboard/#/overview`, { width: 390, height: 844 })
-      await signIn(page)
+      const { page } = await open(t, browser, `${base}/dashboard/#/overview`, { key: DEV_KEY, viewport: { width: 390, height: 844 } })
       await page.waitForSelector('.account .meter')
-      t.ok(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth <= (globalThis as any).innerWidth), 'the overview fits 390 px')
+      t.ok(await fits(page), 'the overview fits 390 px')
       await page.screenshot({ path: join(SHOTS, 'phone.png'), fullPage: true })
       for (const [page_, selector] of [['conversations', 'tr[data-contact]'], ['alerts', '.tabs'], ['knowledge', 'tr[data-product]'], ['audit', 'tr[data-record]']]) {
         await page.goto(`${base}/dashboard/#/${page_}`)
         await page.waitForSelector(selector)
-        t.ok(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth <= (globalThis as any).innerWidth), `${page_} fits 390 px`)
+        t.ok(await fits(page), `${page_} fits 390 px`)
       }
       const answers: Array<[number, Record<string, string>, RegExp]> = [
         [403, {}, /may not do that \(403\)/],
@@ -232,7 +226,8 @@ if (!existsSync(CHROMIUM)) {
       for (const [status, headers, said] of answers) {
         await page.route('**/api/v1/alerts?*', (route) => route.fulfill({ status, headers, contentType: 'application/json', body: JSON.stringify({ statusCode: status, error: 'x', message: 'as the API says it' }) }))
         await page.click('button[data-status="open"]')
-        await page.waitForSelector('.notice-error')
+        // The notice of the answer before stays until this one replaces it: wait for its words (the match below says if they never come).
+        await page.locator('.notice-error', { hasText: said }).waitFor({ timeout: 5000 }).catch(() => {})
         t.match(await page.textContent('.notice'), said, `${status} is explained`)
         await page.unroute('**/api/v1/alerts?*')
       }
@@ -241,8 +236,7 @@ if (!existsSync(CHROMIUM)) {
     await t.test('an agent key sees its own account only', async (t) => {
       t.equal((await call(app, 'PUT', '/api/v1/accounts/shop-2', { active_hours: 'always' })).statusCode, 201)
       const created = (await call(app, 'POST', '/api/v1/keys', { name: 'bot of shop-2', role: 'agent', account: 'shop-2' })).json()
-      const { page } = await open(t, browser, `${base}/dashboard/`)
-      await signIn(page, created.key)
+      const { page } = await open(t, browser, `${base}/dashboard/`, { key: created.key })
       await page.waitForSelector('.account[data-account="shop-2"]')
       t.strictSame(await page.locator('#account option').allTextContents(), ['shop-2'], 'the account chooser offers its account alone')
       t.equal(await page.locator('.account').count(), 1, 'one account on the overview')
@@ -262,8 +256,7 @@ if (!existsSync(CHROMIUM)) {
     t.teardown(() => host.close())
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS })
     t.teardown(() => browser.close())
-    const { page, requests } = await open(t, browser, `http://127.0.0.1:${(host.server.address() as { port: number }).port}/sellify/dashboard`)
-    await signIn(page)
+    const { page, requests } = await open(t, browser, `http://127.0.0.1:${(host.server.address() as { port: number }).port}/sellify/dashboard`, { key: DEV_KEY })
     await page.waitForSelector('.account[data-account="default"]')
     const api = requests.filter((u) => u.includes('/api/v1/'))
     t.ok(api.length > 0 && api.every((u) => new URL(u).pathname.startsWith('/sellify/api/v1/')), 'every API call under /sellify')
@@ -285,8 +278,11 @@ async function say (t: TapTest, app: FastifyInstance, contact: string, text: str
   return res.json()
 }
 
-/** A new tab (its own sessionStorage) at `url`, with the URLs it requests and the policy violations it reports. */
-async function open (t: TapTest, browser: Browser, url: string, viewport = { width: 1280, height: 860 }): Promise<{ page: Page, context: BrowserContext, requests: string[], violations: string[] }> {
+/**
+ * A new tab (its own sessionStorage) at `url`, signed in with `key` when one is given, with the URLs it
+ * requests and the policy violations it reports.
+ */
+async function open (t: TapTest, browser: Browser, url: string, { key, viewport = { width: 1280, height: 860 } }: { key?: string, viewport?: { width: number, height: number } } = {}): Promise<{ page: Page, context: BrowserContext, requests: string[], violations: string[] }> {
   const context = await browser.newContext({ viewport })
   t.teardown(() => context.close())
   const page = await context.newPage()
@@ -296,6 +292,7 @@ async function open (t: TapTest, browser: Browser, url: string, viewport = { wid
   page.on('pageerror', (err) => { t.fail(`a script error on the page: ${err.message}`) })
   page.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy/.test(m.text())) violations.push(m.text()) })
   await page.goto(url)
+  if (key !== undefined) await signIn(page, key)
   return { page, context, requests, violations }
 }
 
@@ -303,4 +300,14 @@ async function signIn (page: Page, key = DEV_KEY): Promise<void> {
   await page.fill('#api-key', key)
   await page.click('button[type=submit]')
   await page.waitForSelector('#nav:not([hidden])')
+}
+
+/** Until the page lists exactly `n` elements matching `selector`. */
+async function rows (page: Page, selector: string, n: number): Promise<void> {
+  await page.waitForFunction(([s, count]) => (globalThis as any).document.querySelectorAll(s).length === count, [selector, n] as const)
+}
+
+/** Whether the page is no wider than the window (nothing scrolls sideways). */
+async function fits (page: Page): Promise<boolean> {
+  return await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth <= (globalThis as any).innerWidth)
 }
